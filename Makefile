@@ -1,0 +1,67 @@
+# labstack — two commands on a fresh Debian 12 machine (as root):
+#   make site   set up the controller and run the main job on inventory/local
+#   make test   set up everything and run every test (what CI runs)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+# The system interpreter, not a pyenv shim: a fresh Debian 12 has only this one.
+PYTHON    ?= /usr/bin/python3
+BIN       := $(VENV)/bin
+INVENTORY ?= inventory/local
+PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
+STAMPS    := .make
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+.PHONY: help setup site test lint unit integration molecule bench doctor repair clean
+
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMPS)/host-deps: scripts/install-host-deps.sh
+	@mkdir -p $(STAMPS)
+	bash scripts/install-host-deps.sh
+	@touch $@
+
+$(STAMPS)/venv: requirements.txt $(STAMPS)/host-deps
+	@mkdir -p $(STAMPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+setup: $(STAMPS)/venv  ## Install host packages and the Python venv (Ansible, Docker SDK, test tools)
+
+site: setup  ## Build or converge the lab described by $(INVENTORY) (default: this machine)
+	$(PLAYBOOK) site.yml $(ARGS)
+
+doctor: setup  ## Read-only diagnosis of containers that cannot be removed
+	$(PLAYBOOK) playbooks/doctor.yml $(ARGS)
+
+repair: setup  ## Clear stuck containers found by the doctor (the only mutating path)
+	$(PLAYBOOK) playbooks/repair.yml $(ARGS)
+
+lint: setup  ## ansible-lint (production profile) and ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --profile production
+
+unit: setup  ## Pure-Python tests of the plugins (no Docker needed)
+	$(BIN)/pytest -q tests/unit
+
+integration: site  ## End-to-end tests on the real engine, after the main job ran
+	$(BIN)/pytest -q tests/integration
+
+molecule: site  ## Molecule scenarios (Docker driver, systemd Debian 12 image built locally)
+	cd roles/docker_engine && ../../$(BIN)/molecule test --all
+
+test: lint unit integration molecule  ## Everything CI runs
+
+bench: site  ## Benchmarks, printed side by side with their baselines
+	$(BIN)/python bench/run.py
+
+clean:  ## Remove the venv and stamps (never touches containers, images or user data)
+	rm -rf $(VENV) $(STAMPS)

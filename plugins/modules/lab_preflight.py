@@ -1,0 +1,104 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Ansible module: validate a host's labstack inventory before anything changes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: lab_preflight
+short_description: Validate the lab inventory and stop before any change
+description:
+  - Checks user names, uids and gids, escaped container names, data mounts, the port range
+    and the portal port. Fails with one line per bad entry, each naming the entry and the rule.
+  - Changes nothing; safe under C(--check).
+options:
+  users:
+    description: The lab users (C(lab_users)).
+    type: raw
+    required: true
+  app_name:
+    description: The per-user app name that prefixes container names.
+    type: raw
+    default: workbench
+  port_start:
+    description: First port of C(lab_port_range).
+    type: raw
+    required: true
+  port_end:
+    description: Last port of C(lab_port_range).
+    type: raw
+    required: true
+  portal_port:
+    description: The portal's published port.
+    type: raw
+    required: true
+  shared_mounts:
+    description: Host directories mounted into every user's container.
+    type: raw
+    default: []
+  home_root:
+    description: Directory of the users' home directories on the host.
+    type: raw
+    required: true
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+author: labstack
+"""
+
+EXAMPLES = r"""
+- name: Validate the inventory
+  lab_preflight:
+    users: "{{ lab_users }}"
+    port_start: "{{ lab_port_range.start }}"
+    port_end: "{{ lab_port_range.end }}"
+    portal_port: "{{ portal_port }}"
+    home_root: "{{ lab_home_root }}"
+"""
+
+RETURN = r"""
+containers:
+  description: User name to escaped container-name suffix, for the admin's information.
+  returned: success
+  type: dict
+  sample: {"Jane.Doe": "jane-doe--q3n5x7k2ab"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_inventory import escaped_names, validate
+
+
+def main():
+    # `raw` types: validation is this module's job, so bad types reach it and get a clear
+    # message instead of Ansible's generic conversion error.
+    module = AnsibleModule(
+        argument_spec=dict(
+            users=dict(type="raw", required=True),
+            app_name=dict(type="raw", default="workbench"),
+            port_start=dict(type="raw", required=True),
+            port_end=dict(type="raw", required=True),
+            portal_port=dict(type="raw", required=True),
+            shared_mounts=dict(type="raw", default=[]),
+            home_root=dict(type="raw", required=True),
+        ),
+        supports_check_mode=True,
+    )
+    errors = validate(module.params)
+    if errors:
+        module.fail_json(
+            msg="The inventory has %d problem(s); nothing was changed. Fix them and rerun:\n- %s"
+                % (len(errors), "\n- ".join(errors)),
+            problems=errors,
+        )
+    module.exit_json(changed=False, containers=escaped_names(module.params["users"]))
+
+
+if __name__ == "__main__":
+    main()

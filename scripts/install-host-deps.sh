@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Packages the controller needs before Ansible exists: a venv-capable Python and basic tools.
+# Everything the lab itself needs (Docker Engine, debootstrap, ...) is installed by the roles.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "labstack: run this as root (it installs Debian packages)." >&2
+  exit 1
+fi
+needed=(python3 python3-venv python3-pip curl ca-certificates git make bsdextrautils)
+missing=()
+for pkg in "${needed[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "labstack: installing host packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
