@@ -1,16 +1,12 @@
-# -*- coding: utf-8 -*-
 """Jinja filters of labstack; the logic lives in plugins/module_utils and is tested there."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 
 # Controller-side plugins cannot import custom module_utils through ansible.module_utils, so
 # make the repository's module_utils directory part of that package's search path.
-_MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             "module_utils")
+_MODULE_UTILS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"
+)
 import ansible.module_utils  # noqa: E402
 
 if _MODULE_UTILS not in ansible.module_utils.__path__:
@@ -18,7 +14,6 @@ if _MODULE_UTILS not in ansible.module_utils.__path__:
 
 from ansible.module_utils.labstack_hashing import tree_hash  # noqa: E402
 from ansible.module_utils.labstack_names import container_name, escape_username  # noqa: E402
-
 
 
 def lab_tree_hash(path, extra=""):
@@ -31,7 +26,7 @@ def lab_container_name(username, app):
     return container_name(app, username)
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {
             "lab_tree_hash": lab_tree_hash,

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Per-user container reconciliation: what to do with each user's container.
 
 Pure functions: `spec_hash` fingerprints everything that must trigger a recreate; `plan`
@@ -6,10 +5,6 @@ compares the desired specs with what Docker reports and returns one action per c
 module lab_user_containers executes the plan with the Docker SDK. A rerun that changes nothing
 plans only "ok" actions, so no container is touched and `changed` is false.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import json
@@ -27,9 +22,27 @@ STUCK_STATES = ("dead", "removing")
 
 # Fields of a spec that define the container. Anything else (e.g. comments) never recreates.
 SPEC_FIELDS = (
-    "name", "user", "app", "image", "uid", "gid", "groups", "home_host", "home_container",
-    "port", "container_port", "bind_address", "network", "env", "command", "mounts",
-    "restart_policy", "memory", "cpus", "labels", "run_as_user",
+    "name",
+    "user",
+    "app",
+    "image",
+    "uid",
+    "gid",
+    "groups",
+    "home_host",
+    "home_container",
+    "port",
+    "container_port",
+    "bind_address",
+    "network",
+    "env",
+    "command",
+    "mounts",
+    "restart_policy",
+    "memory",
+    "cpus",
+    "labels",
+    "run_as_user",
 )
 
 
@@ -43,13 +56,15 @@ def spec_hash(spec, image_id):
 
 def labels_for(spec, digest):
     labels = dict(spec.get("labels") or {})
-    labels.update({
-        LABEL_MANAGED: "true",
-        LABEL_USER: spec["user"],
-        LABEL_APP: spec["app"],
-        LABEL_HASH: digest,
-        LABEL_PORT: str(spec["port"]),
-    })
+    labels.update(
+        {
+            LABEL_MANAGED: "true",
+            LABEL_USER: spec["user"],
+            LABEL_APP: spec["app"],
+            LABEL_HASH: digest,
+            LABEL_PORT: str(spec["port"]),
+        }
+    )
     return labels
 
 
@@ -71,7 +86,7 @@ def plan(desired, observed, app, prune=True, restart=()):
         current = by_name.get(name)
         labels = (current or {}).get("labels") or {}
 
-        def act(action, reason):
+        def act(action, reason, name=name, user=user):
             actions.append({"action": action, "name": name, "user": user, "reason": reason})
 
         if current is None:
@@ -97,12 +112,14 @@ def plan(desired, observed, app, prune=True, restart=()):
                 and labels.get(LABEL_MANAGED) == "true"
                 and labels.get(LABEL_APP) == app
             ):
-                actions.append({
-                    "action": "remove",
-                    "name": current["name"],
-                    "user": labels.get(LABEL_USER),
-                    "reason": "user is no longer in the inventory (home directory kept)",
-                })
+                actions.append(
+                    {
+                        "action": "remove",
+                        "name": current["name"],
+                        "user": labels.get(LABEL_USER),
+                        "reason": "user is no longer in the inventory (home directory kept)",
+                    }
+                )
     return actions
 
 
@@ -146,28 +163,30 @@ def build_specs(users, app, ports, settings):
             {"src": m["src"], "dest": m["dest"], "mode": m.get("mode", "ro")}
             for m in list(settings.get("shared_mounts") or []) + list(user.get("data") or [])
         ]
-        specs.append({
-            "name": container_name(app["name"], name),
-            "user": name,
-            "app": app["name"],
-            "image": app["image"],
-            "uid": uid,
-            "gid": gid,
-            "groups": sorted(int(g) for g in user.get("groups") or []),
-            "run_as_user": bool(app.get("run_as_user", True)),
-            "home_host": "%s/%s" % (settings["home_root"].rstrip("/"), name),
-            "home_container": context["home"],
-            "port": int(ports[name]),
-            "container_port": int(app["container_port"]),
-            "bind_address": settings.get("bind_address", "127.0.0.1"),
-            "network": settings["network"],
-            "env": _fill(dict(app.get("env") or {}), context),
-            "command": _fill(list(app.get("command") or []), context) or None,
-            "mounts": mounts,
-            "restart_policy": app.get("restart_policy", "unless-stopped"),
-            "memory": app.get("memory"),
-            "cpus": app.get("cpus"),
-            "labels": dict(app.get("labels") or {}),
-            "base_path": context["base_path"],
-        })
+        specs.append(
+            {
+                "name": container_name(app["name"], name),
+                "user": name,
+                "app": app["name"],
+                "image": app["image"],
+                "uid": uid,
+                "gid": gid,
+                "groups": sorted(int(g) for g in user.get("groups") or []),
+                "run_as_user": bool(app.get("run_as_user", True)),
+                "home_host": "%s/%s" % (settings["home_root"].rstrip("/"), name),
+                "home_container": context["home"],
+                "port": int(ports[name]),
+                "container_port": int(app["container_port"]),
+                "bind_address": settings.get("bind_address", "127.0.0.1"),
+                "network": settings["network"],
+                "env": _fill(dict(app.get("env") or {}), context),
+                "command": _fill(list(app.get("command") or []), context) or None,
+                "mounts": mounts,
+                "restart_policy": app.get("restart_policy", "unless-stopped"),
+                "memory": app.get("memory"),
+                "cpus": app.get("cpus"),
+                "labels": dict(app.get("labels") or {}),
+                "base_path": context["base_path"],
+            }
+        )
     return specs

@@ -1,9 +1,4 @@
-# -*- coding: utf-8 -*-
 """Content hashes of build inputs: an image tag changes exactly when an input changes."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import os

@@ -1,13 +1,8 @@
-# -*- coding: utf-8 -*-
 """Inventory validation: every rule the preflight enforces before anything is changed.
 
 `validate` returns a list of messages, each naming the bad entry and the rule it breaks, e.g.
 "lab_users[2] 'bob': uid 1001 already used by 'alice'". An empty list means the run may go on.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.module_utils.labstack_names import (
     APP_RE,
@@ -32,9 +27,10 @@ def _check_id(where, what, value, errors):
         errors.append("%s: %s must be an integer, got %r" % (where, what, value))
         return False
     if not UID_MIN <= value <= UID_MAX:
-        errors.append("%s: %s %d is outside %d-%d (system and root ids are refused: the "
-                      "container would run with host privileges)" % (where, what, value,
-                                                                     UID_MIN, UID_MAX))
+        errors.append(
+            "%s: %s %d is outside %d-%d (system and root ids are refused: the "
+            "container would run with host privileges)" % (where, what, value, UID_MIN, UID_MAX)
+        )
         return False
     return True
 
@@ -51,18 +47,22 @@ def _check_mounts(where, mounts, errors):
         for key in ("src", "dest"):
             value = mount.get(key)
             if not isinstance(value, str) or not value.startswith("/") or ":" in value:
-                errors.append("%s: %s must be an absolute path without ':' (got %r)"
-                              % (here, key, value))
+                errors.append(
+                    "%s: %s must be an absolute path without ':' (got %r)" % (here, key, value)
+                )
         if mount.get("mode", "ro") not in MOUNT_MODES:
-            errors.append("%s: mode must be one of %s (got %r)"
-                          % (here, ", ".join(MOUNT_MODES), mount.get("mode")))
+            errors.append(
+                "%s: mode must be one of %s (got %r)"
+                % (here, ", ".join(MOUNT_MODES), mount.get("mode"))
+            )
 
 
 def validate_users(users, app_name="workbench"):
     errors = []
     if not isinstance(users, list):
-        return ["lab_users: must be a list of users (name, uid, ...), got %s"
-                % type(users).__name__]
+        return [
+            "lab_users: must be a list of users (name, uid, ...), got %s" % type(users).__name__
+        ]
     names = {}
     uids = {}
     escaped = {}
@@ -79,16 +79,17 @@ def validate_users(users, app_name="workbench"):
         where = "%s '%s'" % (where, name)
         unknown = sorted(set(user) - USER_KEYS)
         if unknown:
-            errors.append("%s: unknown key(s) %s; allowed: %s"
-                          % (where, ", ".join(unknown), ", ".join(sorted(USER_KEYS))))
+            errors.append(
+                "%s: unknown key(s) %s; allowed: %s"
+                % (where, ", ".join(unknown), ", ".join(sorted(USER_KEYS)))
+            )
         if name in names:
             errors.append("%s: name already used by lab_users[%d]" % (where, names[name]))
             continue
         names[name] = i
         key = container_name(app_name, name) if APP_RE.match(app_name or "") else name
         if key in escaped:
-            errors.append("%s: container name %s already used by '%s'"
-                          % (where, key, escaped[key]))
+            errors.append("%s: container name %s already used by '%s'" % (where, key, escaped[key]))
         escaped[key] = name
         uid = user.get("uid")
         if _check_id(where, "uid", uid, errors):
@@ -111,8 +112,10 @@ def validate(config):
     errors = []
     app = config.get("app_name", "workbench")
     if not isinstance(app, str) or not APP_RE.match(app):
-        errors.append("user_containers_app.name %r: must match %s (it prefixes every container "
-                      "name)" % (app, APP_RE.pattern))
+        errors.append(
+            "user_containers_app.name %r: must match %s (it prefixes every container "
+            "name)" % (app, APP_RE.pattern)
+        )
         app = None
     users = config.get("users", [])
     errors += validate_users(users, app or "workbench")
@@ -122,19 +125,24 @@ def validate(config):
     if problem:
         errors.append("lab_port_range: %s" % problem)
     elif isinstance(users, list) and end - start + 1 < len(users):
-        errors.append("lab_port_range: %d-%d holds %d ports but there are %d users; widen it"
-                      % (start, end, end - start + 1, len(users)))
+        errors.append(
+            "lab_port_range: %d-%d holds %d ports but there are %d users; widen it"
+            % (start, end, end - start + 1, len(users))
+        )
     portal_port = config.get("portal_port")
     if not _is_int(portal_port) or not 1 <= portal_port <= 65535:
         errors.append("portal_port: must be a port number, got %r" % (portal_port,))
     elif not problem and start <= portal_port <= end:
-        errors.append("portal_port: %d lies inside lab_port_range %d-%d; move one of them"
-                      % (portal_port, start, end))
+        errors.append(
+            "portal_port: %d lies inside lab_port_range %d-%d; move one of them"
+            % (portal_port, start, end)
+        )
     _check_mounts("lab_shared_mounts", config.get("shared_mounts", []), errors)
     home_root = config.get("home_root")
     if not isinstance(home_root, str) or not home_root.startswith("/") or home_root == "/":
-        errors.append("lab_home_root: must be an absolute directory other than /, got %r"
-                      % (home_root,))
+        errors.append(
+            "lab_home_root: must be an absolute directory other than /, got %r" % (home_root,)
+        )
     return errors
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """User names → container names, and the rules a lab user name must follow.
 
 Pure Python: imported by the Ansible filter plugin, the preflight and the modules, and tested
@@ -6,10 +5,6 @@ with pytest. Container names must be injective (two users never share a containe
 (the portal reaches containers by name on a Docker network) and still carry the user's name so
 an admin reading `docker ps` knows whose container it is.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import base64
 import hashlib

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The port ledger: which host port each lab user's container publishes.
 
 Pure logic (`allocate`) plus the file handling around it (`load_ledger`, `dump_ledger`,
@@ -13,10 +12,6 @@ same ports. Rules, each covered by tests/unit/test_ports.py:
   (the same user coming back gets it again);
 - recoverable: a lost ledger is rebuilt from the ports recorded in container labels.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import contextlib
 import datetime
@@ -52,7 +47,7 @@ def validate_range(start, end):
     return None
 
 
-def allocate(ledger, users, port_range, busy, recovered=None, now=None, quarantine_days=7):
+def allocate(ledger, users, port_range, busy, *, recovered=None, now=None, quarantine_days=7):
     """Compute the new ledger for `users` (in inventory order).
 
     ledger      the current ledger dict (see empty_ledger)
@@ -87,7 +82,9 @@ def allocate(ledger, users, port_range, busy, recovered=None, now=None, quaranti
     for user, port in sorted(old_assigned.items()):
         if user not in wanted:
             released.append({"user": user, "port": port, "released": _iso(now)})
-            events.append("release %s from %s (quarantined %d days)" % (port, user, quarantine_days))
+            events.append(
+                "release %s from %s (quarantined %d days)" % (port, user, quarantine_days)
+            )
 
     assigned = {}
     taken = set()
@@ -136,8 +133,8 @@ def allocate(ledger, users, port_range, busy, recovered=None, now=None, quaranti
             raise PortError(
                 "port range %d-%d is exhausted: %d new user(s) need a port, %d free "
                 "(%d assigned, %d quarantined, the rest busy on the host). Widen "
-                "lab_port_range or remove users." % (start, end, len(need), free + need.index(user),
-                                                      len(assigned), len(released))
+                "lab_port_range or remove users."
+                % (start, end, len(need), free + need.index(user), len(assigned), len(released))
             )
         assigned[user] = port
         taken.add(port)
@@ -148,9 +145,9 @@ def allocate(ledger, users, port_range, busy, recovered=None, now=None, quaranti
 
 
 def same_ledger(a, b):
-    return (a.get("assigned") or {}) == (b.get("assigned") or {}) and (
-        a.get("released") or []
-    ) == (b.get("released") or [])
+    return (a.get("assigned") or {}) == (b.get("assigned") or {}) and (a.get("released") or []) == (
+        b.get("released") or []
+    )
 
 
 HEADER = (

@@ -1,9 +1,4 @@
-# -*- coding: utf-8 -*-
 """Which TCP ports are listening on a host, read from /proc/net/tcp and /proc/net/tcp6."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 TCP_LISTEN = "0A"
 
@@ -33,6 +28,6 @@ def host_listening_ports(proc="/proc"):
         try:
             with open("%s/net/%s" % (proc, name)) as handle:
                 ports |= listening_ports(handle.read())
-        except IOError:
+        except OSError:
             continue  # no IPv6 on this host
     return sorted(ports)

@@ -1,10 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: what the next layers need to know about a lab host, read-only."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -76,15 +71,18 @@ def main():
         supports_check_mode=True,
     )
     if docker is None:
-        module.fail_json(msg="the Docker SDK for Python is missing on the target; "
-                             "the docker_engine role installs it (python3-docker)")
+        module.fail_json(
+            msg="the Docker SDK for Python is missing on the target; "
+            "the docker_engine role installs it (python3-docker)"
+        )
     try:
         client = docker.DockerClient(base_url=module.params["docker_host"])
         found = client.api.containers(all=True, filters={"label": "labstack.managed=true"})
     except docker.errors.DockerException as exc:
-        module.fail_json(msg="cannot reach Docker at %s: %s. Is dockerd running? "
-                             "Run the docker_engine role (site.yml) first." %
-                         (module.params["docker_host"], exc))
+        module.fail_json(
+            msg="cannot reach Docker at %s: %s. Is dockerd running? "
+            "Run the docker_engine role (site.yml) first." % (module.params["docker_host"], exc)
+        )
     containers = []
     label_ports = {}
     for item in found:

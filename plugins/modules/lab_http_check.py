@@ -1,10 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: wait until every URL answers, checking them all at once."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -67,7 +62,7 @@ def wait_for(url, deadline, result):
             return
         except HTTPError as exc:
             last = "HTTP %d" % exc.code
-        except (URLError, IOError, OSError) as exc:
+        except (URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
         if time.time() >= deadline:
             result[url] = {"status": None, "error": last, "seconds": round(time.time() - start, 2)}
@@ -85,8 +80,10 @@ def main():
     )
     deadline = time.time() + module.params["timeout"]
     results = {}
-    threads = [threading.Thread(target=wait_for, args=(url, deadline, results))
-               for url in module.params["urls"]]
+    threads = [
+        threading.Thread(target=wait_for, args=(url, deadline, results))
+        for url in module.params["urls"]
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -94,11 +91,16 @@ def main():
     failed = {u: r for u, r in results.items() if not r.get("status")}
     if failed:
         module.fail_json(
-            msg="%d of %d route(s) did not answer within %ds: %s. Look at `docker logs <container>` "
-                "of the user's container and of the portal."
-                % (len(failed), len(results), module.params["timeout"],
-                   "; ".join("%s (%s)" % (u, r["error"]) for u, r in sorted(failed.items()))),
-            routes=results)
+            msg="%d of %d route(s) did not answer within %ds: %s. See `docker logs <container>` "
+            "of the user's container and of the portal."
+            % (
+                len(failed),
+                len(results),
+                module.params["timeout"],
+                "; ".join("%s (%s)" % (u, r["error"]) for u, r in sorted(failed.items())),
+            ),
+            routes=results,
+        )
     module.exit_json(changed=False, routes=results)
 
 

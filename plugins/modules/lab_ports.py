@@ -1,10 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: allocate stable host ports to lab users from a ledger file."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -14,7 +9,7 @@ description:
   - Reads the port ledger (a YAML file kept with the inventory), assigns a port to every user
     that has none, keeps existing assignments, quarantines ports of users that left, and writes
     the ledger back under an exclusive lock so concurrent runs cannot hand out a port twice.
-  - Run it where the inventory lives (C(delegate_to: localhost)); pass the ports that are
+  - Run it where the inventory lives (delegated to localhost); pass the ports that are
     listening on the target host from M(lab_host_facts).
 options:
   ledger:
@@ -137,14 +132,18 @@ def main():
                 write_ledger(path, new)
     except PortError as exc:
         module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         module.fail_json(msg="cannot use the port ledger %s: %s" % (path, exc))
     module.exit_json(
         changed=changed,
         ports={u: new["assigned"][u] for u in params["users"]},
         events=events,
-        diff={"before": dump_ledger(current), "after": dump_ledger(new),
-              "before_header": path, "after_header": path},
+        diff={
+            "before": dump_ledger(current),
+            "after": dump_ledger(new),
+            "before_header": path,
+            "after_header": path,
+        },
     )
 
 

@@ -1,10 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: validate a host's labstack inventory before anything changes."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -94,7 +89,7 @@ def main():
     if errors:
         module.fail_json(
             msg="The inventory has %d problem(s); nothing was changed. Fix them and rerun:\n- %s"
-                % (len(errors), "\n- ".join(errors)),
+            % (len(errors), "\n- ".join(errors)),
             problems=errors,
         )
     module.exit_json(changed=False, containers=escaped_names(module.params["users"]))

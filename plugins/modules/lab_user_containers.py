@@ -1,10 +1,5 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Ansible module: reconcile one container per lab user in a single call."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -118,7 +113,7 @@ except ImportError:
     docker = None
 
 
-class Reconciler(object):
+class Reconciler:
     def __init__(self, module, client):
         self.module = module
         self.client = client
@@ -130,7 +125,8 @@ class Reconciler(object):
         except ImageNotFound:
             self.module.fail_json(
                 msg="image %s is not on this host. Run the lab_images role (site.yml) to build "
-                    "or pull it, or fix the app's image in the inventory." % ref)
+                "or pull it, or fix the app's image in the inventory." % ref
+            )
 
     def observed(self, app, names):
         """Containers of this app plus any container holding one of the wanted names.
@@ -148,8 +144,12 @@ class Reconciler(object):
                 name = item["Names"][0].lstrip("/")
                 labels = item.get("Labels") or {}
                 if name in wanted or labels.get("labstack.app") == app:
-                    found[name] = {"name": name, "id": item["Id"], "status": item["State"],
-                                   "labels": labels}
+                    found[name] = {
+                        "name": name,
+                        "id": item["Id"],
+                        "status": item["State"],
+                        "labels": labels,
+                    }
         return list(found.values())
 
     def ensure_home(self, spec):
@@ -160,8 +160,18 @@ class Reconciler(object):
                 self.warnings.append(
                     "home directory %s is owned by %d:%d, not %s's %d:%d; the container may not "
                     "write to it. Fix it with: chown -R %d:%d %s"
-                    % (path, st.st_uid, st.st_gid, spec["user"], spec["uid"], spec["gid"],
-                       spec["uid"], spec["gid"], path))
+                    % (
+                        path,
+                        st.st_uid,
+                        st.st_gid,
+                        spec["user"],
+                        spec["uid"],
+                        spec["gid"],
+                        spec["uid"],
+                        spec["gid"],
+                        path,
+                    )
+                )
             return False
         if not self.module.check_mode:
             parent = os.path.dirname(path)
@@ -212,8 +222,9 @@ class Reconciler(object):
         except APIError as exc:
             self.module.fail_json(
                 msg="cannot remove container %s: %s. Diagnose it with "
-                    "`ansible-playbook playbooks/doctor.yml -e container=%s` and clear it with "
-                    "playbooks/repair.yml; no other container was touched." % (name, exc, name))
+                "`ansible-playbook playbooks/doctor.yml -e container=%s` and clear it with "
+                "playbooks/repair.yml; no other container was touched." % (name, exc, name)
+            )
 
 
 def main():
@@ -234,22 +245,30 @@ def main():
         supports_check_mode=True,
     )
     if docker is None:
-        module.fail_json(msg="the Docker SDK for Python is missing on the target; "
-                             "the docker_engine role installs it (python3-docker)")
+        module.fail_json(
+            msg="the Docker SDK for Python is missing on the target; "
+            "the docker_engine role installs it (python3-docker)"
+        )
     p = module.params
     try:
         client = docker.DockerClient(base_url=p["docker_host"])
     except DockerException as exc:
         module.fail_json(msg="cannot reach Docker at %s: %s" % (p["docker_host"], exc))
 
-    settings = dict(home_root=p["home_root"], bind_address=p["bind_address"],
-                    network=p["network"], shared_mounts=p["shared_mounts"],
-                    url_prefix=p["url_prefix"])
+    settings = dict(
+        home_root=p["home_root"],
+        bind_address=p["bind_address"],
+        network=p["network"],
+        shared_mounts=p["shared_mounts"],
+        url_prefix=p["url_prefix"],
+    )
     try:
         specs = build_specs(p["users"], p["app"], p["ports"], settings)
     except (KeyError, ValueError) as exc:
-        module.fail_json(msg="cannot build container specs: %s. Run the preflight "
-                             "(site.yml does) to find the bad inventory entry." % exc)
+        module.fail_json(
+            msg="cannot build container specs: %s. Run the preflight "
+            "(site.yml does) to find the bad inventory entry." % exc
+        )
     rec = Reconciler(module, client)
     image_ids = {}
     for spec in specs:
@@ -263,8 +282,10 @@ def main():
     if conflicts:
         module.fail_json(
             msg="container name(s) %s are taken by containers labstack did not create. Rename "
-                "or remove them yourself (labstack never removes foreign containers), then rerun."
-                % ", ".join(a["name"] for a in conflicts), actions=conflicts)
+            "or remove them yourself (labstack never removes foreign containers), then rerun."
+            % ", ".join(a["name"] for a in conflicts),
+            actions=conflicts,
+        )
 
     by_user = {s["user"]: s for s in specs}
     ids = {c["name"]: c["id"] for c in observed}
@@ -290,8 +311,10 @@ def main():
                 spec = by_user[action["user"]]
                 ids[name] = rec.create(spec, spec["hash"])
     except (APIError, DockerException) as exc:
-        module.fail_json(msg="Docker refused %s of %s: %s" % (kind, name, exc),
-                         actions=[a for a in actions if is_change(a)])
+        module.fail_json(
+            msg="Docker refused %s of %s: %s" % (kind, name, exc),
+            actions=[a for a in actions if is_change(a)],
+        )
 
     changes = [a for a in actions if is_change(a)]
     containers = {
