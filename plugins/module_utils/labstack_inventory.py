@@ -15,6 +15,8 @@ from ansible.module_utils.labstack_ports import validate_range
 UID_MIN = 1000
 UID_MAX = 65533  # 65534 is "nobody", 65535 is reserved
 MOUNT_MODES = ("ro", "rw")
+# "labstack-portal" etc. must never be a user's container name.
+RESERVED_APPS = ("labstack",)
 USER_KEYS = {"name", "uid", "gid", "groups", "data", "comment", "email", "full_name"}
 
 
@@ -111,7 +113,12 @@ def validate(config):
     """Validate the whole labstack inventory of one host (a dict of its variables)."""
     errors = []
     app = config.get("app_name", "workbench")
-    if not isinstance(app, str) or not APP_RE.match(app):
+    if app in RESERVED_APPS:
+        errors.append(
+            "user_containers_app.name %r: is reserved for labstack's own containers" % (app,)
+        )
+        app = None
+    elif not isinstance(app, str) or not APP_RE.match(app):
         errors.append(
             "user_containers_app.name %r: must match %s (it prefixes every container "
             "name)" % (app, APP_RE.pattern)

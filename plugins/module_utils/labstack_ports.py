@@ -69,9 +69,10 @@ def allocate(ledger, users, port_range, busy, *, recovered=None, now=None, quara
     old_assigned = dict(ledger.get("assigned") or {})
     events = []
 
-    # Ports a user's own container publishes are theirs, not "busy" for them.
+    # A port published by the user's own container (known from its label) is theirs, not
+    # "busy" for them. The ledger alone proves nothing: someone else may listen there now.
     own = {}
-    for user, port in list(old_assigned.items()) + list(recovered.items()):
+    for user, port in recovered.items():
         own.setdefault(port, set()).add(user)
 
     # Quarantine: drop expired entries, keep the rest in force.

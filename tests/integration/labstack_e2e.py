@@ -1,0 +1,57 @@
+"""Helpers for tests that run the real playbooks against this machine's Docker."""
+
+import json
+import os
+import re
+import subprocess
+import urllib.request
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+PORTAL = "http://127.0.0.1:8080"
+
+
+def inventory_users():
+    with open(os.path.join(ROOT, "inventory/local/group_vars/all/users.yml")) as handle:
+        return yaml.safe_load(handle)["lab_users"]
+
+
+def run_playbook(*args, check=True):
+    """Run ansible-playbook from the repo root; return (returncode, output, recap dict)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    cmd = [os.path.join(VENV_BIN, "ansible-playbook"), *args]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
+    output = proc.stdout + proc.stderr
+    match = re.search(
+        r"localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output
+    )
+    recap = None
+    if match:
+        recap = dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            "%s failed (rc=%d):\n%s" % (" ".join(args), proc.returncode, output[-6000:])
+        )
+    return proc.returncode, output, recap
+
+
+def portal_up():
+    try:
+        with urllib.request.urlopen(PORTAL + "/healthz", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def managed_containers(client):
+    """The demo lab's containers (other tests' lstest-* containers share this engine)."""
+    found = client.containers.list(all=True, filters={"label": "labstack.managed=true"})
+    return {c.name: c for c in found if not c.name.startswith("lstest-")}
+
+
+def dump(obj):
+    return json.dumps(obj, indent=2, sort_keys=True)

@@ -1,0 +1,97 @@
+"""Preflight validation: each bad entry is named with the rule it breaks."""
+
+import copy
+
+import pytest
+from ansible.module_utils.labstack_inventory import validate
+
+GOOD = {
+    "users": [
+        {"name": "alice", "uid": 2001},
+        {"name": "bob", "uid": 2002, "gid": 2100, "groups": [2200]},
+        {"name": "Jane.Doe", "uid": 2003, "data": [{"src": "/d", "dest": "/d", "mode": "rw"}]},
+    ],
+    "app_name": "workbench",
+    "port_start": 20000,
+    "port_end": 20999,
+    "portal_port": 8080,
+    "shared_mounts": [],
+    "home_root": "/srv/labstack/home",
+}
+
+
+def with_changes(**changes):
+    config = copy.deepcopy(GOOD)
+    config.update(changes)
+    return config
+
+
+def test_the_demo_inventory_is_valid():
+    assert validate(GOOD) == []
+
+
+def test_duplicate_uid_names_both_users():
+    users = copy.deepcopy(GOOD["users"])
+    users[2]["uid"] = 2001
+    assert validate(with_changes(users=users)) == [
+        "lab_users[2] 'Jane.Doe': uid 2001 already used by 'alice'"
+    ]
+
+
+def test_the_case_file_names_are_all_accepted_together():
+    names = ["_x", "Bob", "bob", "Jane.Doe@uni.edu"]
+    users = [{"name": n, "uid": 3000 + i} for i, n in enumerate(names)]
+    assert validate(with_changes(users=users)) == []
+
+
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ({"name": "a b", "uid": 3000}, "lab_users[3] 'a b': user name may contain only"),
+        ({"name": "alice", "uid": 3000}, "lab_users[3] 'alice': name already used by lab_users[0]"),
+        ({"name": "root2", "uid": 0}, "lab_users[3] 'root2': uid 0 is outside 1000-65533"),
+        ({"name": "x", "uid": "1001"}, "lab_users[3] 'x': uid must be an integer, got '1001'"),
+        ({"name": "x", "uid": 3000, "gid": 10}, "lab_users[3] 'x': gid 10 is outside"),
+        ({"name": "x", "uid": 3000, "groups": ["staff"]}, "groups must be a list of numeric gids"),
+        ({"name": "x", "uid": 3000, "shell": "/bin/sh"}, "unknown key(s) shell"),
+        ({"name": "x"}, "lab_users[3] 'x': uid must be an integer, got None"),
+        ("bob", "lab_users[3]: must be a mapping"),
+        (
+            {"name": "x", "uid": 3000, "data": [{"src": "rel", "dest": "/d"}]},
+            "lab_users[3] 'x' data[0]: src must be an absolute path",
+        ),
+        (
+            {"name": "x", "uid": 3000, "data": [{"src": "/a", "dest": "/d", "mode": "rwx"}]},
+            "mode must be one of ro, rw",
+        ),
+    ],
+)
+def test_bad_users_are_named_with_the_rule(user, message):
+    errors = validate(with_changes(users=GOOD["users"] + [user]))
+    assert len(errors) == 1, errors
+    assert message in errors[0]
+
+
+def test_all_problems_are_reported_at_once():
+    users = [{"name": "a", "uid": 5}, {"name": "a", "uid": 2001}, {"name": "-x", "uid": 2002}]
+    errors = validate(with_changes(users=users, port_start=9, portal_port=20500))
+    assert len(errors) == 4, errors
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"port_start": 21000, "port_end": 20000}, "lab_port_range: must satisfy"),
+        ({"port_start": 20000, "port_end": 20001}, "holds 2 ports but there are 3 users"),
+        ({"portal_port": 20500}, "portal_port: 20500 lies inside lab_port_range"),
+        ({"portal_port": "http"}, "portal_port: must be a port number"),
+        ({"app_name": "Work Bench"}, "user_containers_app.name 'Work Bench'"),
+        ({"app_name": "labstack"}, "reserved"),
+        ({"home_root": "/"}, "lab_home_root: must be an absolute directory other than /"),
+        ({"users": {"alice": 1}}, "lab_users: must be a list"),
+        ({"shared_mounts": [{"src": "/a", "dest": "x"}]}, "lab_shared_mounts[0]: dest must be"),
+    ],
+)
+def test_bad_settings_are_named(changes, message):
+    errors = validate(with_changes(**changes))
+    assert any(message in e for e in errors), errors
