@@ -13,6 +13,8 @@ INVENTORY ?= inventory/local
 PLAYBOOK  := $(BIN)/ansible-playbook -i $(INVENTORY)
 STAMPS    := .make
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Tools find each other (molecule runs ansible-playbook, ansible-lint runs ansible) in the venv.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Benchmarks, printed side by side with their baselines.
+
+reconcile: a rerun that changes nothing, for N users, with labstack's one-call module vs. the
+per-user docker_container loop it replaces (and the figures the lab measured by hand).
+Containers run `sleep infinity` from labstack/base: reconcile cost does not depend on the app.
+Everything the benchmark creates is named bench*/benchloop-* and removed at the end.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import docker
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+HOME_ROOT = "/srv/labstack/bench-home"
+IMAGE = "labstack/base:latest"
+# Measured by the lab before labstack (issue 2): 30-user rerun that changes nothing.
+BASELINE_LOOP_30 = 24.5
+BASELINE_COMPOSE_30 = 1.3
+
+
+def inventory(tmp, users):
+    path = os.path.join(tmp, "hosts.yml")
+    lines = [
+        "all:",
+        "  children:",
+        "    bench:",
+        "      hosts:",
+        "        localhost:",
+        "          ansible_connection: local",
+        '          ansible_python_interpreter: "{{ ansible_playbook_python }}"',
+        "      vars:",
+        "        lab_home_root: %s" % HOME_ROOT,
+        "        lab_port_range: {start: 21000, end: 21999}",
+        "        lab_bind_address: 127.0.0.1",
+        "        lab_url_prefix: /user",
+        "        lab_shared_mounts: []",
+        "        lab_ledger_name: bench",
+        "        bench_image: %s" % IMAGE,
+        "        user_containers_network: labstack-bench",
+        "        user_containers_app:",
+        "          name: bench",
+        "          image: %s" % IMAGE,
+        "          container_port: 8888",
+        "          command: [sleep, infinity]",
+        "        lab_users:",
+    ]
+    lines += ["          - {name: user%02d, uid: %d}" % (i, 5000 + i) for i in range(users)]
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def play(inv, playbook):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    start = time.monotonic()
+    proc = subprocess.run([PLAYBOOK, "-i", inv, os.path.join(ROOT, "bench", playbook)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit("%s failed:\n%s" % (playbook, (proc.stdout + proc.stderr)[-4000:]))
+    changed = int(re.search(r"changed=(\d+)", proc.stdout).group(1))
+    return elapsed, changed
+
+
+def cleanup(client):
+    for container in client.containers.list(all=True):
+        if container.name.startswith(("bench-", "benchloop-")):
+            container.remove(force=True)
+    for network in client.networks.list(names=["labstack-bench"]):
+        network.remove()
+    shutil.rmtree(HOME_ROOT, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    client = docker.from_env()
+    cleanup(client)
+    tmp = tempfile.mkdtemp(prefix="labstack-bench.")
+    try:
+        inv = inventory(tmp, args.users)
+        rows = []
+        for label, playbook in (("labstack (one module call)", "users-reconcile.yml"),
+                                ("docker_container loop", "users-loop.yml")):
+            cold, _ = play(inv, playbook)
+            reruns = [play(inv, playbook) for _ in range(args.repeat)]
+            times = [t for t, _ in reruns]
+            rows.append((label, cold, statistics.median(times), max(c for _, c in reruns)))
+        print("\nReconcile %d users (median of %d reruns; this machine: %d cores)\n"
+              % (args.users, args.repeat, os.cpu_count()))
+        print("%-30s %10s %12s %10s" % ("", "first run", "rerun", "changed"))
+        for label, cold, rerun, changed in rows:
+            print("%-30s %9.1fs %11.1fs %10d" % (label, cold, rerun, changed))
+        scale = args.users / 30.0
+        print("%-30s %10s %11.1fs %10s" % ("lab's loop (measured, issue 2)", "-",
+                                           BASELINE_LOOP_30 * scale, "-"))
+        print("%-30s %10s %11.1fs %10s" % ("lab's docker-compose (issue 2)", "-",
+                                           BASELINE_COMPOSE_30 * scale, "-"))
+    finally:
+        cleanup(client)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
