@@ -187,6 +187,9 @@ def build_specs(users, app, ports, settings):
                 "cpus": app.get("cpus"),
                 "labels": dict(app.get("labels") or {}),
                 "base_path": context["base_path"],
+                # How the portal routes to the app; these do not change the container.
+                "strip_prefix": bool(app.get("strip_prefix", False)),
+                "health_path": app.get("health_path", ""),
             }
         )
     return specs

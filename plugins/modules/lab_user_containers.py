@@ -323,6 +323,8 @@ def main():
             "id": ids.get(s["name"]),
             "port": s["port"],
             "base_path": s["base_path"],
+            "strip_prefix": s["strip_prefix"],
+            "health_path": s["health_path"],
             "container_port": s["container_port"],
             "home": s["home_host"],
             "uid": s["uid"],

@@ -22,7 +22,7 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 tar -C "$root" -c . | docker import \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["/bin/bash"]' \
-  --change "LABEL labstack.managed=true labstack.image=base labstack.suite=$suite" \
+  --change "LABEL labstack.image=base labstack.suite=$suite" \
   - "$image" >>"$log"
 docker tag "$image" "${image%%:*}:latest"
 echo "built $image"

@@ -1,0 +1,47 @@
+"""Both shipped inventories pass the preflight; a broken copy is stopped with the entry named."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def preflight(inventory):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        [
+            os.path.join(ROOT, ".venv", "bin", "ansible-playbook"),
+            "-i",
+            inventory,
+            os.path.join(ROOT, "playbooks", "preflight.yml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("inventory", ["inventory/local", "inventory/example"])
+def test_shipped_inventories_pass_the_preflight(inventory):
+    proc = preflight(os.path.join(ROOT, inventory))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "failed=0" in proc.stdout
+
+
+def test_a_broken_inventory_names_the_entry_and_the_rule(tmp_path):
+    copy = tmp_path / "inv"
+    shutil.copytree(os.path.join(ROOT, "inventory/example"), copy)
+    users_file = copy / "group_vars" / "all" / "users.yml"
+    users = yaml.safe_load(users_file.read_text())
+    users["lab_users"].append({"name": "Alice Smith", "uid": 1502})
+    users_file.write_text(yaml.safe_dump(users))
+    proc = preflight(str(copy))
+    assert proc.returncode != 0
+    assert "lab_users[3] 'Alice Smith': user name may contain only" in proc.stdout
