@@ -13,7 +13,7 @@ description:
     layer of a container that is not running, and pinned files (immutable or append-only
     attributes) in the container's own layer; plus its state and last removal error.
   - A slave copy of the mounts (or a shared one in the host's peer group) is listed but not
-    reported as a blocker: it receives the host's unmount.
+    reported as a blocker, because it receives the host's unmount.
   - Never changes anything; C(changed) is always false.
 options:
   container:

@@ -37,8 +37,15 @@ def client():
 def prefix(client):
     tag = "lstest-doctor-%s" % uuid.uuid4().hex[:6]
     yield tag
-    # Teardown: release anything we pinned, then remove our containers and volumes only.
-    for item in client.api.containers(all=True, filters={"name": tag}):
+    remove_ours(client, {"name": tag}, tag)
+    for volume in client.volumes.list(filters={"name": tag}):
+        if volume.name.startswith(tag):
+            volume.remove(force=True)
+
+
+def remove_ours(client, filters, tag):
+    """Teardown: release anything we pinned, then remove our containers (never anyone else's)."""
+    for item in client.api.containers(all=True, filters=filters):
         name = item["Names"][0].lstrip("/")
         if not name.startswith(tag):
             continue
@@ -51,9 +58,6 @@ def prefix(client):
             client.api.remove_container(item["Id"], force=True)
         except NotFound:
             pass
-    for volume in client.volumes.list(filters={"name": tag}):
-        if volume.name.startswith(tag):
-            volume.remove(force=True)
 
 
 def run_container(client, name, **kwargs):
@@ -238,3 +242,80 @@ def test_private_namespace_holder_is_reported_and_released_slave_is_not(client, 
     with pytest.raises(NotFound):
         client.api.inspect_container(held.id)
     assert repair(client, name)["changed"] is False
+
+
+def reconcile(app, users, ports, home_root):
+    """One lab_user_containers call through ansible (ad hoc), as site.yml makes it."""
+    args = {
+        "users": users,
+        "app": {
+            "name": app,
+            "image": IMAGE,
+            "container_port": 8787,
+            "command": ["sleep", "1000"],
+            "run_as_user": False,
+            "restart_policy": "no",
+        },
+        "ports": ports,
+        "home_root": str(home_root),
+        "network": "bridge",
+        "prune": False,
+    }
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+    )
+    cmd = [os.path.join(VENV_BIN, "ansible"), "lab", "-m", "lab_user_containers"]
+    cmd += ["-a", json.dumps(args)]
+    proc = subprocess.run(
+        cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    start = proc.stdout.index("\n{\n") + 1
+    data, _ = json.JSONDecoder().raw_decode(proc.stdout[start:])
+    return data["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.fixture
+def app(client, prefix):
+    # App names must match ^[a-z][a-z0-9]{0,15}$, so these containers are lstest<hex>-<user>.
+    name = "lstest" + prefix[-6:]
+    yield name
+    remove_ours(client, {"label": "labstack.app=%s" % name}, name + "-")
+
+
+def test_deploy_repairs_and_recreates_only_the_stuck_user_container(client, app, tmp_path):
+    base = 29000 + int(app[-4:], 16) % 900
+    users = [{"name": "ann", "uid": 4001}, {"name": "ben", "uid": 4002}]
+    ports = {"ann": base, "ben": base + 1}
+    first = reconcile(app, users, ports, tmp_path)
+    assert first.get("failed") is not True, first.get("msg")
+    ann, ben = first["containers"]["ann"], first["containers"]["ben"]
+    assert ann["name"] == app + "-ann"
+
+    upper = client.api.inspect_container(ann["id"])["GraphDriver"]["Data"]["UpperDir"]
+    pinned = os.path.join(upper, "pinned")
+    with open(pinned, "w") as handle:
+        handle.write("x")
+    subprocess.run(["chattr", "+i", pinned], check=True)
+    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
+        client.api.remove_container(ann["id"], force=True)
+
+    second = reconcile(app, users, ports, tmp_path)
+    assert second.get("failed") is not True, second.get("msg")
+    assert second["changed"] is True
+    assert [(a["action"], a["user"]) for a in second["actions"]] == [("repair", "ann")]
+    assert second["actions"][0]["repair"] == [
+        "cleared the i attribute of %s" % pinned,
+        "removed container %s (%s), volumes kept" % (ann["name"], ann["id"][:12]),
+    ]
+    new_ann = second["containers"]["ann"]["id"]
+    assert new_ann != ann["id"]
+    assert client.api.inspect_container(new_ann)["State"]["Running"] is True
+    assert second["containers"]["ben"]["id"] == ben["id"]
+    assert client.api.inspect_container(ben["id"])["State"]["Running"] is True
+
+    third = reconcile(app, users, ports, tmp_path)
+    assert third["changed"] is False
+    assert third["containers"]["ann"]["id"] == new_ann
