@@ -105,6 +105,7 @@ from ansible.module_utils.labstack_containers import (
     plan,
     spec_hash,
 )
+from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
 
 try:
     import docker
@@ -213,6 +214,16 @@ class Reconciler:
         container.start()
         return container.id
 
+    def repair(self, name):
+        """A dead/removing container: release its blockers and remove it (playbooks/repair.yml's
+        code, for this one container only), so that it can be recreated."""
+        try:
+            return repair(self.client, name)["repaired"]
+        except (UnsafeRepair, RepairError) as exc:
+            self.module.fail_json(
+                msg="cannot repair container %s: %s No other container was touched." % (name, exc)
+            )
+
     def remove(self, name):
         try:
             # v=False: anonymous volumes are kept too; user data is never deleted here.
@@ -306,7 +317,9 @@ def main():
             elif kind == "restart":
                 client.api.restart(name, timeout=10)
             else:  # create, recreate, repair
-                if kind != "create":
+                if kind == "repair":
+                    action["repair"] = [step for r in rec.repair(name) for step in r["done"]]
+                elif kind != "create":
                     rec.remove(name)
                 spec = by_user[action["user"]]
                 ids[name] = rec.create(spec, spec["hash"])

@@ -1,0 +1,107 @@
+#!/usr/bin/python
+"""Ansible module: release what keeps a container from being removed, then remove it."""
+
+DOCUMENTATION = r"""
+---
+module: lab_repair
+short_description: Clear stuck containers (dead, removing) without a reboot
+description:
+  - Runs the same diagnosis as M(lab_doctor), then for every dead or removing container (or the
+    one named) releases each blocker and removes the container. A holder's private copy is
+    lazily unmounted inside the holder's mount namespace (setns), stray host mounts are lazily
+    unmounted, immutable and append-only attributes are cleared only under the container's own
+    layer directories; then the container is removed without its volumes.
+  - Never deletes named volumes or bind-mounted host data, never restarts dockerd, never acts on
+    another container. Refuses a running container.
+  - When a blocker cannot be released safely (the holder is PID 1, or runs inside the
+    container's root filesystem), fails before changing anything, naming the process and the
+    safe options.
+  - A second run finds nothing to repair and reports no change.
+options:
+  container:
+    description: Repair only this container (name or id), whatever its state except running.
+    type: str
+  docker_host:
+    description: Docker daemon address.
+    type: str
+    default: unix:///var/run/docker.sock
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+author: labstack
+"""
+
+EXAMPLES = r"""
+- name: Repair every dead or removing container
+  lab_repair:
+
+- name: Repair one container
+  lab_repair:
+    container: workbench-alice
+"""
+
+RETURN = r"""
+repaired:
+  description: Per container, the planned steps and the steps actually done.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: workbench-alice
+      state: removing
+      plan: ["cleared the i attribute of /var/lib/docker/overlay2/e93a.../diff/pinned", "..."]
+      done: ["cleared the i attribute of /var/lib/docker/overlay2/e93a.../diff/pinned", "..."]
+message:
+  description: One line summing up the run.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
+
+try:
+    import docker
+    from docker.errors import DockerException
+except ImportError:
+    docker = None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            container=dict(type="str"),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    if docker is None:
+        module.fail_json(
+            msg="the Docker SDK for Python is missing on the target; "
+            "the docker_engine role installs it (python3-docker)"
+        )
+    p = module.params
+    try:
+        client = docker.DockerClient(base_url=p["docker_host"])
+        result = repair(client, p["container"], check_mode=module.check_mode)
+    except UnsafeRepair as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except RepairError as exc:
+        module.fail_json(msg=str(exc))
+    except DockerException as exc:
+        module.fail_json(msg="cannot reach Docker at %s: %s" % (p["docker_host"], exc))
+    before = "".join("%s %s\n" % (r["name"], r["state"]) for r in result["repaired"])
+    module.exit_json(
+        changed=result["changed"],
+        repaired=result["repaired"],
+        message=result["message"],
+        diff={"before": before, "after": ""},
+    )
+
+
+if __name__ == "__main__":
+    main()
