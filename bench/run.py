@@ -63,8 +63,14 @@ def inventory(tmp, users):
 def play(inv, playbook):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     start = time.monotonic()
-    proc = subprocess.run([PLAYBOOK, "-i", inv, os.path.join(ROOT, "bench", playbook)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [PLAYBOOK, "-i", inv, os.path.join(ROOT, "bench", playbook)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit("%s failed:\n%s" % (playbook, (proc.stdout + proc.stderr)[-4000:]))
@@ -92,22 +98,30 @@ def main():
     try:
         inv = inventory(tmp, args.users)
         rows = []
-        for label, playbook in (("labstack (one module call)", "users-reconcile.yml"),
-                                ("docker_container loop", "users-loop.yml")):
+        for label, playbook in (
+            ("labstack (one module call)", "users-reconcile.yml"),
+            ("docker_container loop", "users-loop.yml"),
+        ):
             cold, _ = play(inv, playbook)
             reruns = [play(inv, playbook) for _ in range(args.repeat)]
             times = [t for t, _ in reruns]
             rows.append((label, cold, statistics.median(times), max(c for _, c in reruns)))
-        print("\nReconcile %d users (median of %d reruns; this machine: %d cores)\n"
-              % (args.users, args.repeat, os.cpu_count()))
+        print(
+            "\nReconcile %d users (median of %d reruns; this machine: %d cores)\n"
+            % (args.users, args.repeat, os.cpu_count())
+        )
         print("%-30s %10s %12s %10s" % ("", "first run", "rerun", "changed"))
         for label, cold, rerun, changed in rows:
             print("%-30s %9.1fs %11.1fs %10d" % (label, cold, rerun, changed))
         scale = args.users / 30.0
-        print("%-30s %10s %11.1fs %10s" % ("lab's loop (measured, issue 2)", "-",
-                                           BASELINE_LOOP_30 * scale, "-"))
-        print("%-30s %10s %11.1fs %10s" % ("lab's docker-compose (issue 2)", "-",
-                                           BASELINE_COMPOSE_30 * scale, "-"))
+        print(
+            "%-30s %10s %11.1fs %10s"
+            % ("lab's loop (measured, issue 2)", "-", BASELINE_LOOP_30 * scale, "-")
+        )
+        print(
+            "%-30s %10s %11.1fs %10s"
+            % ("lab's docker-compose (issue 2)", "-", BASELINE_COMPOSE_30 * scale, "-")
+        )
     finally:
         cleanup(client)
         shutil.rmtree(tmp, ignore_errors=True)
