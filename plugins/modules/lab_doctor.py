@@ -71,35 +71,25 @@ scan:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
 from ansible.module_utils.labstack_doctor import diagnose, format_report
-
-try:
-    import docker
-    from docker.errors import DockerException
-except ImportError:
-    docker = None
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             container=dict(type="str"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_host=DOCKER_HOST_OPTION,
             max_layer_entries=dict(type="int", default=200000),
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(
-            msg="the Docker SDK for Python is missing on the target; "
-            "the docker_engine role installs it (python3-docker)"
-        )
     p = module.params
+    client = connect(module)
     try:
-        client = docker.DockerClient(base_url=p["docker_host"])
         reports, scan = diagnose(client, p["container"], max_entries=p["max_layer_entries"])
     except DockerException as exc:
-        module.fail_json(msg="cannot reach Docker at %s: %s" % (p["docker_host"], exc))
+        module.fail_json(msg="Docker did not answer the diagnosis: %s" % exc)
     affected = [r for r in reports if r["affected"]]
     if p["container"] and not reports:
         lines = ["No container named %s on this host: nothing to diagnose." % p["container"]]

@@ -54,35 +54,23 @@ containers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
 from ansible.module_utils.labstack_sockets import host_listening_ports
-
-try:
-    import docker
-except ImportError:
-    docker = None
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             app=dict(type="str"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(
-            msg="the Docker SDK for Python is missing on the target; "
-            "the docker_engine role installs it (python3-docker)"
-        )
+    client = connect(module)
     try:
-        client = docker.DockerClient(base_url=module.params["docker_host"])
         found = client.api.containers(all=True, filters={"label": "labstack.managed=true"})
-    except docker.errors.DockerException as exc:
-        module.fail_json(
-            msg="cannot reach Docker at %s: %s. Is dockerd running? "
-            "Run the docker_engine role (site.yml) first." % (module.params["docker_host"], exc)
-        )
+    except DockerException as exc:
+        module.fail_json(msg="Docker could not list the labstack containers: %s" % exc)
     containers = []
     label_ports = {}
     for item in found:

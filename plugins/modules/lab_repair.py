@@ -62,38 +62,28 @@ message:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
 from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
-
-try:
-    import docker
-    from docker.errors import DockerException
-except ImportError:
-    docker = None
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             container=dict(type="str"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(
-            msg="the Docker SDK for Python is missing on the target; "
-            "the docker_engine role installs it (python3-docker)"
-        )
     p = module.params
+    client = connect(module)
     try:
-        client = docker.DockerClient(base_url=p["docker_host"])
         result = repair(client, p["container"], check_mode=module.check_mode)
     except UnsafeRepair as exc:
         module.fail_json(msg=str(exc), changed=False)
     except RepairError as exc:
         module.fail_json(msg=str(exc))
     except DockerException as exc:
-        module.fail_json(msg="cannot reach Docker at %s: %s" % (p["docker_host"], exc))
+        module.fail_json(msg="Docker refused the repair: %s" % exc)
     before = "".join("%s %s\n" % (r["name"], r["state"]) for r in result["repaired"])
     module.exit_json(
         changed=result["changed"],

@@ -105,13 +105,13 @@ from ansible.module_utils.labstack_containers import (
     plan,
     spec_hash,
 )
+from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
 from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
 
 try:
-    import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
-except ImportError:
-    docker = None
+    from docker.errors import APIError, ImageNotFound, NotFound
+except ImportError:  # connect() reports the missing SDK
+    APIError = ImageNotFound = NotFound = Exception
 
 
 class Reconciler:
@@ -251,20 +251,12 @@ def main():
             url_prefix=dict(type="str", default="/user"),
             prune=dict(type="bool", default=True),
             restart=dict(type="list", elements="str", default=[]),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
     )
-    if docker is None:
-        module.fail_json(
-            msg="the Docker SDK for Python is missing on the target; "
-            "the docker_engine role installs it (python3-docker)"
-        )
     p = module.params
-    try:
-        client = docker.DockerClient(base_url=p["docker_host"])
-    except DockerException as exc:
-        module.fail_json(msg="cannot reach Docker at %s: %s" % (p["docker_host"], exc))
+    client = connect(module)
 
     settings = dict(
         home_root=p["home_root"],
