@@ -21,7 +21,7 @@ export PY_COLORS ?= 0
 .PHONY: help setup site test lint unit integration molecule bench doctor repair clean
 
 help:  ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-12s %s\n", $$1, $$2 }'
 
 $(STAMPS)/host-deps: scripts/install-host-deps.sh
 	@mkdir -p $(STAMPS)

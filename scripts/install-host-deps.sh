@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "labstack: run this as root (it installs Debian packages)." >&2
   exit 1
 fi
-needed=(python3 python3-venv python3-pip curl ca-certificates git make bsdextrautils)
+needed=(python3 python3-venv python3-pip curl ca-certificates git make)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -123,6 +123,21 @@ def plan(desired, observed, app, prune=True, restart=()):
     return actions
 
 
+def spec_problems(spec):
+    """Why Docker would refuse this spec, found before anything is removed (pure)."""
+    problems = []
+    seen = {spec["home_container"]: "the home directory"}
+    for mount in spec["mounts"]:
+        dest = mount["dest"].rstrip("/") or "/"
+        if dest in seen:
+            problems.append(
+                "mount %s -> %s uses the same path as %s" % (mount["src"], dest, seen[dest])
+            )
+        else:
+            seen[dest] = "mount %s -> %s" % (mount["src"], dest)
+    return problems
+
+
 def is_change(action):
     return action["action"] not in ("ok", "conflict")
 

@@ -37,10 +37,30 @@ def _check_id(where, what, value, errors):
     return True
 
 
-def _check_mounts(where, mounts, errors):
+# Host paths that would hand a container the host itself (root via the Docker socket, kernel
+# interfaces, system configuration) or Docker's own state.
+FORBIDDEN_SOURCES = (
+    "/",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/root",
+    "/var/lib/docker",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run",
+    "/var/run",
+)
+
+
+def _check_mounts(where, mounts, errors, dests=None):
+    """Check a list of mounts; `dests` (dest -> where) catches one path mounted twice."""
     if not isinstance(mounts, list):
         errors.append("%s: must be a list of {src, dest, mode}" % where)
         return
+    dests = {} if dests is None else dests
     for j, mount in enumerate(mounts):
         here = "%s[%d]" % (where, j)
         if not isinstance(mount, dict):
@@ -52,6 +72,18 @@ def _check_mounts(where, mounts, errors):
                 errors.append(
                     "%s: %s must be an absolute path without ':' (got %r)" % (here, key, value)
                 )
+        src, dest = mount.get("src"), mount.get("dest")
+        if isinstance(src, str) and (src.rstrip("/") or "/") in FORBIDDEN_SOURCES:
+            errors.append(
+                "%s: src %s would expose the host itself to the container; mount a data "
+                "directory instead" % (here, src)
+            )
+        if isinstance(dest, str) and dest.startswith("/"):
+            key = dest.rstrip("/") or "/"
+            if key in dests:
+                errors.append("%s: dest %s is already used by %s" % (here, key, dests[key]))
+            else:
+                dests[key] = here
         if mount.get("mode", "ro") not in MOUNT_MODES:
             errors.append(
                 "%s: mode must be one of %s (got %r)"
@@ -59,11 +91,16 @@ def _check_mounts(where, mounts, errors):
             )
 
 
-def validate_users(users, app_name="workbench"):
+def validate_users(users, app_name="workbench", shared_dests=None):
     errors = []
     if not isinstance(users, list):
         return [
             "lab_users: must be a list of users (name, uid, ...), got %s" % type(users).__name__
+        ]
+    if not users:
+        return [
+            "lab_users: is empty; that would remove every user's container. List at least one "
+            "user (home directories are kept either way)."
         ]
     names = {}
     uids = {}
@@ -105,7 +142,7 @@ def validate_users(users, app_name="workbench"):
         if not isinstance(groups, list) or not all(_is_int(g) and g > 0 for g in groups):
             errors.append("%s: groups must be a list of numeric gids (got %r)" % (where, groups))
         if "data" in user:
-            _check_mounts(where + " data", user["data"], errors)
+            _check_mounts(where + " data", user["data"], errors, dict(shared_dests or {}))
     return errors
 
 
@@ -124,13 +161,22 @@ def validate(config):
             "name)" % (app, APP_RE.pattern)
         )
         app = None
+    shared_dests = {}
+    _check_mounts("lab_shared_mounts", config.get("shared_mounts", []), errors, shared_dests)
     users = config.get("users", [])
-    errors += validate_users(users, app or "workbench")
+    errors += validate_users(users, app or "workbench", shared_dests)
 
-    start, end = config.get("port_start"), config.get("port_end")
-    problem = validate_range(start, end)
+    port_range = config.get("port_range")
+    if not isinstance(port_range, dict) or set(port_range) != {"start", "end"}:
+        errors.append(
+            "lab_port_range: must be a mapping {start: N, end: M}, got %r" % (port_range,)
+        )
+        port_range = {}
+    start, end = port_range.get("start"), port_range.get("end")
+    problem = validate_range(start, end) if port_range else "invalid"
     if problem:
-        errors.append("lab_port_range: %s" % problem)
+        if port_range:
+            errors.append("lab_port_range: %s" % problem)
     elif isinstance(users, list) and end - start + 1 < len(users):
         errors.append(
             "lab_port_range: %d-%d holds %d ports but there are %d users; widen it"
@@ -144,7 +190,6 @@ def validate(config):
             "portal_port: %d lies inside lab_port_range %d-%d; move one of them"
             % (portal_port, start, end)
         )
-    _check_mounts("lab_shared_mounts", config.get("shared_mounts", []), errors)
     home_root = config.get("home_root")
     if not isinstance(home_root, str) or not home_root.startswith("/") or home_root == "/":
         errors.append(

@@ -15,7 +15,7 @@ import re
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*$")
 USERNAME_MAX = 64
 USERNAME_RULE = (
-    "letters, digits, '_', '.', '@' and '-', starting with a letter, digit or '_', "
+    "ASCII letters, digits, '_', '.', '@' and '-', starting with a letter, digit or '_', "
     "at most %d characters" % USERNAME_MAX
 )
 

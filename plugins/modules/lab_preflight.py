@@ -18,12 +18,8 @@ options:
     description: The per-user app name that prefixes container names.
     type: raw
     default: workbench
-  port_start:
-    description: First port of C(lab_port_range).
-    type: raw
-    required: true
-  port_end:
-    description: Last port of C(lab_port_range).
+  port_range:
+    description: C(lab_port_range), a mapping with start and end.
     type: raw
     required: true
   portal_port:
@@ -52,8 +48,7 @@ EXAMPLES = r"""
 - name: Validate the inventory
   lab_preflight:
     users: "{{ lab_users }}"
-    port_start: "{{ lab_port_range.start }}"
-    port_end: "{{ lab_port_range.end }}"
+    port_range: "{{ lab_port_range }}"
     portal_port: "{{ portal_port }}"
     home_root: "{{ lab_home_root }}"
 """
@@ -77,8 +72,7 @@ def main():
         argument_spec=dict(
             users=dict(type="raw", required=True),
             app_name=dict(type="raw", default="workbench"),
-            port_start=dict(type="raw", required=True),
-            port_end=dict(type="raw", required=True),
+            port_range=dict(type="raw", required=True),
             portal_port=dict(type="raw", required=True),
             shared_mounts=dict(type="raw", default=[]),
             home_root=dict(type="raw", required=True),

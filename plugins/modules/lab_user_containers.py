@@ -13,6 +13,10 @@ description:
     Never deletes a home directory, a volume or any host data; a container whose user left
     the inventory is removed, its home directory kept.
   - One Docker SDK session for all users: a rerun costs one list call, not one task per user.
+  - A recreate creates the new container under a temporary name first, so a change Docker
+    refuses leaves the old container running. A user whose home directory belongs to another
+    uid, or whose mount source is missing, is left as they are and reported; every other user
+    is still reconciled, then the task fails naming them.
 options:
   users:
     description: Lab users (name, uid, optional gid, groups and data mounts).
@@ -54,6 +58,13 @@ options:
     default: true
   restart:
     description: Users whose up-to-date container should be restarted anyway.
+    type: list
+    elements: str
+    default: []
+  only:
+    description:
+      - Act on these users only (restart-user.yml); everyone else is left as they are and
+        nothing is pruned. Empty means every user.
     type: list
     elements: str
     default: []
@@ -104,6 +115,7 @@ from ansible.module_utils.labstack_containers import (
     labels_for,
     plan,
     spec_hash,
+    spec_problems,
 )
 from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
 from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
@@ -118,7 +130,6 @@ class Reconciler:
     def __init__(self, module, client):
         self.module = module
         self.client = client
-        self.warnings = []
 
     def image_id(self, ref):
         try:
@@ -153,19 +164,20 @@ class Reconciler:
                     }
         return list(found.values())
 
-    def ensure_home(self, spec):
+    def host_problems(self, spec):
+        """Why this user's container must not be (re)created now, read from the host."""
+        problems = []
         path = spec["home_host"]
         if os.path.isdir(path):
             st = os.stat(path)
             if (st.st_uid, st.st_gid) != (spec["uid"], spec["gid"]):
-                self.warnings.append(
-                    "home directory %s is owned by %d:%d, not %s's %d:%d; the container may not "
-                    "write to it. Fix it with: chown -R %d:%d %s"
+                problems.append(
+                    "home directory %s belongs to %d:%d, not %d:%d; the container could not "
+                    "write to it. If the uid/gid change is intended, run: chown -R %d:%d %s"
                     % (
                         path,
                         st.st_uid,
                         st.st_gid,
-                        spec["user"],
                         spec["uid"],
                         spec["gid"],
                         spec["uid"],
@@ -173,6 +185,18 @@ class Reconciler:
                         path,
                     )
                 )
+        for mount in spec["mounts"]:
+            if not os.path.exists(mount["src"]):
+                problems.append(
+                    "mount source %s does not exist on the host (Docker would create an empty "
+                    "directory in its place); create it or fix the path" % mount["src"]
+                )
+        return problems
+
+    def ensure_home(self, spec):
+        """Create a missing home directory owned by the user; never touch an existing one."""
+        path = spec["home_host"]
+        if os.path.isdir(path):
             return False
         if not self.module.check_mode:
             parent = os.path.dirname(path)
@@ -183,14 +207,14 @@ class Reconciler:
             os.chmod(path, 0o750)
         return True
 
-    def create(self, spec, digest):
+    def create(self, spec, digest, name=None, start=True):
         binds = {spec["home_host"]: {"bind": spec["home_container"], "mode": "rw"}}
         for mount in spec["mounts"]:
             binds[mount["src"]] = {"bind": mount["dest"], "mode": mount["mode"]}
         kwargs = dict(
             image=spec["image"],
             command=spec["command"],
-            name=spec["name"],
+            name=name or spec["name"],
             hostname=spec["name"][:63],
             environment=spec["env"],
             labels=labels_for(spec, digest),
@@ -211,8 +235,35 @@ class Reconciler:
         if spec.get("cpus"):
             kwargs["nano_cpus"] = int(float(spec["cpus"]) * 1e9)
         container = self.client.containers.create(**kwargs)
-        container.start()
+        if start:
+            container.start()
         return container.id
+
+    def replace(self, spec, kind):
+        """Recreate a user's container so that a refused create leaves the old one running.
+
+        The new container is created (not started) under a temporary name first: Docker checks
+        mounts, ports and options at create time. Only then is the old one removed (or, when
+        stuck, repaired) and the new one renamed and started.
+        """
+        name = spec["name"]
+        staging = name + ".new"  # "." never occurs in the names labstack generates
+        self.remove(staging)
+        try:
+            new_id = self.create(spec, spec["hash"], name=staging, start=False)
+        except (APIError, DockerException) as exc:
+            raise RefusedChange(
+                "Docker refused the new container for %s (%s); the old one was left as it "
+                "was. Fix the inventory entry and rerun." % (spec["user"], exc)
+            ) from exc
+        done = []
+        if kind == "repair":
+            done = [step for r in self.repair(name) for step in r["done"]]
+        else:
+            self.remove(name)
+        self.client.api.rename(new_id, name)
+        self.client.api.start(new_id)
+        return new_id, done
 
     def repair(self, name):
         """A dead/removing container: release its blockers and remove it (playbooks/repair.yml's
@@ -238,6 +289,10 @@ class Reconciler:
             )
 
 
+class RefusedChange(Exception):
+    """Docker refused a change for one user; nothing of theirs was removed."""
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -251,6 +306,7 @@ def main():
             url_prefix=dict(type="str", default="/user"),
             prune=dict(type="bool", default=True),
             restart=dict(type="list", elements="str", default=[]),
+            only=dict(type="list", elements="str", default=[]),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
@@ -290,17 +346,34 @@ def main():
             actions=conflicts,
         )
 
+    if p["only"]:
+        # restart-user.yml: act on the named users only; everyone else is left as they are,
+        # even if the inventory is half-edited.
+        actions = [a for a in actions if a["user"] in p["only"] and a["action"] != "remove"]
+
     by_user = {s["user"]: s for s in specs}
+    blocked = {}
+    for action in actions:
+        if action["action"] in ("create", "recreate", "repair", "start"):
+            problems = spec_problems(by_user[action["user"]]) + rec.host_problems(
+                by_user[action["user"]]
+            )
+            if problems:
+                blocked[action["user"]] = problems
+                action["action"], action["reason"] = "blocked", "; ".join(problems)
+
     ids = {c["name"]: c["id"] for c in observed}
     homes_created = []
     for spec in specs:
-        if rec.ensure_home(spec):
+        acting = spec["user"] not in blocked and (not p["only"] or spec["user"] in p["only"])
+        if acting and rec.ensure_home(spec):
             homes_created.append(spec["home_host"])
-    try:
-        for action in actions:
-            if module.check_mode or action["action"] == "ok":
-                continue
-            name, kind = action["name"], action["action"]
+    refused = []
+    for action in actions:
+        if module.check_mode or action["action"] in ("ok", "blocked"):
+            continue
+        name, kind = action["name"], action["action"]
+        try:
             if kind == "remove":
                 rec.remove(name)
                 ids.pop(name, None)
@@ -308,18 +381,18 @@ def main():
                 client.api.start(name)
             elif kind == "restart":
                 client.api.restart(name, timeout=10)
-            else:  # create, recreate, repair
-                if kind == "repair":
-                    action["repair"] = [step for r in rec.repair(name) for step in r["done"]]
-                elif kind != "create":
-                    rec.remove(name)
-                spec = by_user[action["user"]]
-                ids[name] = rec.create(spec, spec["hash"])
-    except (APIError, DockerException) as exc:
-        module.fail_json(
-            msg="Docker refused %s of %s: %s" % (kind, name, exc),
-            actions=[a for a in actions if is_change(a)],
-        )
+            elif kind == "create":
+                ids[name] = rec.create(by_user[action["user"]], by_user[action["user"]]["hash"])
+            else:  # recreate, repair
+                ids[name], done = rec.replace(by_user[action["user"]], kind)
+                if done:
+                    action["repair"] = done
+        except RefusedChange as exc:
+            action["action"], action["reason"] = "refused", str(exc)
+            refused.append(str(exc))
+        except (APIError, DockerException) as exc:
+            action["action"], action["reason"] = "refused", str(exc)
+            refused.append("Docker refused to %s %s: %s" % (kind, name, exc))
 
     changes = [a for a in actions if is_change(a)]
     containers = {
@@ -334,20 +407,28 @@ def main():
             "home": s["home_host"],
             "uid": s["uid"],
             "gid": s["gid"],
-            "action": next(a["action"] for a in actions if a["name"] == s["name"]),
+            "action": next((a["action"] for a in actions if a["name"] == s["name"]), "untouched"),
         }
         for s in specs
     }
     before = sorted("%s %s" % (c["name"], c["labels"].get("labstack.spec-hash")) for c in observed)
     after = sorted("%s %s" % (s["name"], s["hash"]) for s in specs)
-    module.exit_json(
-        changed=bool(changes or homes_created),
+    result = dict(
+        changed=bool([a for a in changes if a["action"] not in ("blocked", "refused")])
+        or bool(homes_created),
         containers=containers,
         actions=changes,
         homes_created=homes_created,
-        warnings=rec.warnings,
         diff={"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"},
     )
+    if blocked or refused:
+        lines = ["%s: %s" % (user, "; ".join(problems)) for user, problems in blocked.items()]
+        module.fail_json(
+            msg="%d user(s) were left as they were; every other user was reconciled:\n- %s"
+            % (len(lines) + len(refused), "\n- ".join(lines + refused)),
+            **result,
+        )
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

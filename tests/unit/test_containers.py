@@ -153,3 +153,17 @@ def test_restart_requested_for_one_user_only():
     desired = specs()
     actions = plan(desired, observed_from(desired), "workbench", restart=["bob"])
     assert [a["action"] for a in actions] == ["ok", "restart", "ok"]
+
+
+def test_mount_paths_that_docker_would_refuse_are_found_before_any_change():
+    from ansible.module_utils.labstack_containers import spec_problems
+
+    alice, _, jane = specs()
+    assert spec_problems(alice) == []
+    assert spec_problems(jane) == []
+    jane["mounts"].append({"src": "/tmp/x", "dest": "/home/Jane.Doe/", "mode": "ro"})
+    jane["mounts"].append({"src": "/data/q", "dest": "/data/p", "mode": "ro"})
+    assert spec_problems(jane) == [
+        "mount /tmp/x -> /home/Jane.Doe uses the same path as the home directory",
+        "mount /data/q -> /data/p uses the same path as mount /data/p -> /data/p",
+    ]

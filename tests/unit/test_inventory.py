@@ -12,8 +12,7 @@ GOOD = {
         {"name": "Jane.Doe", "uid": 2003, "data": [{"src": "/d", "dest": "/d", "mode": "rw"}]},
     ],
     "app_name": "workbench",
-    "port_start": 20000,
-    "port_end": 20999,
+    "port_range": {"start": 20000, "end": 20999},
     "portal_port": 8080,
     "shared_mounts": [],
     "home_root": "/srv/labstack/home",
@@ -74,15 +73,32 @@ def test_bad_users_are_named_with_the_rule(user, message):
 
 def test_all_problems_are_reported_at_once():
     users = [{"name": "a", "uid": 5}, {"name": "a", "uid": 2001}, {"name": "-x", "uid": 2002}]
-    errors = validate(with_changes(users=users, port_start=9, portal_port=20500))
+    errors = validate(
+        with_changes(users=users, port_range={"start": 9, "end": 20}, portal_port=20500)
+    )
     assert len(errors) == 4, errors
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"port_start": 21000, "port_end": 20000}, "lab_port_range: must satisfy"),
-        ({"port_start": 20000, "port_end": 20001}, "holds 2 ports but there are 3 users"),
+        ({"port_range": {"start": 21000, "end": 20000}}, "lab_port_range: must satisfy"),
+        ({"port_range": {"start": 20000, "end": 20001}}, "holds 2 ports but there are 3 users"),
+        ({"port_range": "20000-20999"}, "lab_port_range: must be a mapping {start: N, end: M}"),
+        ({"port_range": {"start": 1}}, "lab_port_range: must be a mapping"),
+        ({"users": []}, "lab_users: is empty; that would remove every user's container"),
+        (
+            {"shared_mounts": [{"src": "/var/run/docker.sock", "dest": "/s"}]},
+            "lab_shared_mounts[0]: src /var/run/docker.sock would expose the host itself",
+        ),
+        (
+            {"shared_mounts": [{"src": "/a", "dest": "/d"}, {"src": "/b", "dest": "/d/"}]},
+            "lab_shared_mounts[1]: dest /d is already used by lab_shared_mounts[0]",
+        ),
+        (
+            {"shared_mounts": [{"src": "/ref", "dest": "/d"}]},
+            "lab_users[2] 'Jane.Doe' data[0]: dest /d is already used by lab_shared_mounts[0]",
+        ),
         ({"portal_port": 20500}, "portal_port: 20500 lies inside lab_port_range"),
         ({"portal_port": "http"}, "portal_port: must be a port number"),
         ({"app_name": "Work Bench"}, "user_containers_app.name 'Work Bench'"),
