@@ -7,6 +7,7 @@ from ansible.module_utils.labstack_containers import (
     labels_for,
     plan,
     spec_hash,
+    spec_problems,
 )
 
 APP = {
@@ -156,8 +157,6 @@ def test_restart_requested_for_one_user_only():
 
 
 def test_mount_paths_that_docker_would_refuse_are_found_before_any_change():
-    from ansible.module_utils.labstack_containers import spec_problems
-
     alice, _, jane = specs()
     assert spec_problems(alice) == []
     assert spec_problems(jane) == []
