@@ -6,9 +6,9 @@ DOCUMENTATION = r"""
 module: lab_daemon_config
 short_description: Write daemon.json only after it passed validation
 description:
-  - Validates the wanted daemon configuration first: value types dockerd would reject, and
-    keys that dockerd's command line already sets (C(hosts) while the unit passes
-    C(-H fd://)), which make dockerd refuse to start.
+  - Validates the wanted daemon configuration first (value types dockerd would reject, and
+    keys that dockerd's command line already sets, like C(hosts) while the unit passes
+    C(-H fd://), which make dockerd refuse to start).
   - On a problem it fails naming the key, and leaves the file on disk (and so the running
     daemon) exactly as it was.
   - Compares by content, not by formatting: an equal configuration is no change (no restart).

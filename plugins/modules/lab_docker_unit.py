@@ -9,8 +9,8 @@ description:
   - Reads the unit file and its drop-ins the way systemd orders them (C(/etc) over C(/run)
     over C(/lib)/C(/usr/lib); drop-ins by file name), straight from disk, so it sees drop-ins
     written earlier in the same run, before any C(daemon-reload).
-  - Removes C(MountFlags=slave) from the admin's drop-ins (under I(editable_dirs)): the whole
-    file when nothing else is in it, only that line otherwise. Says so for each file.
+  - Removes C(MountFlags=slave) from the admin's drop-ins (under I(editable_dirs)), the whole
+    file when nothing else is in it, only that line otherwise, and says so for each file.
   - Returns the effective C(ExecStart) (for flag/daemon.json conflict checks) and C(MountFlags).
 options:
   unit:

@@ -52,7 +52,7 @@ persist:
   returned: always
   type: bool
   sample: false
-path:
+proc_file:
   description: The /proc file that decided.
   returned: always
   type: str
@@ -97,7 +97,7 @@ def main():
         changed=plan["write"],
         state=plan["state"],
         persist=plan["persist"],
-        path=path,
+        proc_file=path,
         diff={"before": "%s = %s\n" % (name, current), "after": "%s = %s\n" % (name, after)}
         if exists
         else {},
