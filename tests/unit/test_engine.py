@@ -250,23 +250,14 @@ def test_case1_may_detach_mounts_plan(exists, current, writable, expected):
     assert bool(plan["warning"]) is warns
 
 
-def run_sysctl_module(tmp_path, proc_sys, check=False):
-    """Run lab_optional_sysctl as Ansible would (a subprocess reading its args from a file)."""
-    args = {
-        "ANSIBLE_MODULE_ARGS": {
-            "name": "fs.may_detach_mounts",
-            "value": "1",
-            "proc_sys": str(proc_sys),
-            "_ansible_check_mode": check,
-            "_ansible_diff": True,
-        }
-    }
-    args_file = tmp_path / "args.json"
+def run_module(tmp_path, name, params, check=False):
+    """Run one of the role's modules as Ansible would: a subprocess reading its args file."""
+    args = {"ANSIBLE_MODULE_ARGS": dict(params, _ansible_check_mode=check, _ansible_diff=True)}
+    args_file = tmp_path / ("args-%s.json" % name)
     args_file.write_text(json.dumps(args))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run(
-        [sys.executable, "-c", SYSCTL_RUNNER, str(args_file)],
+        [sys.executable, "-c", MODULE_RUNNER, name, str(args_file)],
         capture_output=True,
         text=True,
         env=env,
@@ -275,15 +266,20 @@ def run_sysctl_module(tmp_path, proc_sys, check=False):
     return json.loads(out.stdout)
 
 
-# Runs the module in-process with the repo's module_utils importable, like tests/conftest.py.
-SYSCTL_RUNNER = """
+def run_sysctl_module(tmp_path, proc_sys, check=False):
+    params = {"name": "fs.may_detach_mounts", "value": "1", "proc_sys": str(proc_sys)}
+    return run_module(tmp_path, "lab_optional_sysctl", params, check)
+
+
+# Runs a module in-process with the repo's module_utils importable, like tests/conftest.py.
+MODULE_RUNNER = """
 import os, runpy, sys
 import ansible.module_utils
 root = %r
 ansible.module_utils.__path__.append(os.path.join(root, "plugins", "module_utils"))
-sys.argv = ["lab_optional_sysctl", sys.argv[1]]
-module = os.path.join(root, "plugins", "modules", "lab_optional_sysctl.py")
-runpy.run_path(module, run_name="__main__")
+name, args = sys.argv[1], sys.argv[2]
+sys.argv = [name, args]
+runpy.run_path(os.path.join(root, "plugins", "modules", name + ".py"), run_name="__main__")
 """ % (ROOT,)
 
 
@@ -478,3 +474,96 @@ def test_report_summarises_docker_info():
         "service_manager": "systemd",
     }
     assert build_report({}, "slave", False, "set", "direct")["mount_propagation"] == "slave"
+
+
+# --- lab_daemon_config: validate before replacing ---------------------------------------------
+
+
+def test_case3_module_refuses_hosts_and_leaves_the_file(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"live-restore": true}\n')
+    result = run_module(
+        tmp_path,
+        "lab_daemon_config",
+        {
+            "path": str(path),
+            "config": dict(DEFAULTS, hosts=["unix:///var/run/docker.sock"]),
+            "dockerd_args": ["/usr/sbin/dockerd", "-H", "fd://"],
+            "backup_path": str(tmp_path / "previous"),
+        },
+    )
+    assert result["failed"]
+    assert "hosts:" in result["msg"] and str(path) in result["msg"]
+    assert path.read_text() == '{"live-restore": true}\n'
+    assert not (tmp_path / "previous").exists()
+
+
+def test_case4_module_writes_keeps_previous_then_is_idempotent(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text(render_daemon_json(DEFAULTS))
+    params = {
+        "path": str(path),
+        "config": merge_options(DEFAULTS, {"log-opts": {"max-size": "20m"}}),
+        "backup_path": str(tmp_path / "previous"),
+    }
+    check = run_module(tmp_path, "lab_daemon_config", params, check=True)
+    assert check["changed"] and json.loads(path.read_text()) == DEFAULTS
+    first = run_module(tmp_path, "lab_daemon_config", params)
+    assert first["changed"]
+    assert json.loads(path.read_text())["log-opts"] == {"max-size": "20m", "max-file": "3"}
+    assert json.loads((tmp_path / "previous").read_text()) == DEFAULTS
+    assert "20m" in first["diff"]["after"] and "10m" in first["diff"]["before"]
+    assert not run_module(tmp_path, "lab_daemon_config", params)["changed"]
+
+
+def test_module_treats_reformatted_equal_json_as_unchanged(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps(DEFAULTS))  # one line, other key order
+    result = run_module(tmp_path, "lab_daemon_config", {"path": str(path), "config": DEFAULTS})
+    assert not result["changed"]
+
+
+# --- lab_docker_unit: drop-ins read from disk in systemd's order ------------------------------
+
+
+def test_case2_module_cleans_admin_drop_ins_and_reads_execstart(tmp_path):
+    lib = tmp_path / "lib"
+    etc = tmp_path / "etc"
+    (lib / "docker.service.d").mkdir(parents=True)
+    (etc / "docker.service.d").mkdir(parents=True)
+    (lib / "docker.service").write_text(
+        DEBIAN_UNIT.replace("-/etc/default/docker", "-/nonexistent")
+    )
+    (etc / "docker.service.d" / "override.conf").write_text("[Service]\nMountFlags=slave\n")
+    (etc / "docker.service.d" / "proxy.conf").write_text(
+        "[Service]\nEnvironment=HTTP_PROXY=http://p:3128\nMountFlags=slave\n"
+    )
+    params = {
+        "unit_dirs": [str(etc), str(lib)],
+        "editable_dirs": [str(etc)],
+        "live_restore": True,
+    }
+    check = run_module(tmp_path, "lab_docker_unit", params, check=True)
+    assert check["changed"] and (etc / "docker.service.d" / "override.conf").exists()
+    result = run_module(tmp_path, "lab_docker_unit", params)
+    assert result["changed"]
+    assert result["removed"] == [str(etc / "docker.service.d" / "override.conf")]
+    assert result["edited"] == [str(etc / "docker.service.d" / "proxy.conf")]
+    assert not (etc / "docker.service.d" / "override.conf").exists()
+    assert "HTTP_PROXY" in (etc / "docker.service.d" / "proxy.conf").read_text()
+    assert result["exec_start"][:3] == ["/usr/sbin/dockerd", "-H", "fd://"]
+    assert result["mount_flags"] is None
+    # ansible-core 2.19 returns warnings as structured events: search their text.
+    assert json.dumps(result["warnings"]).count("MountFlags=slave") >= 2
+    assert not run_module(tmp_path, "lab_docker_unit", params)["changed"]
+
+
+def test_case2_module_refuses_slave_it_may_not_edit_with_live_restore(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "docker.service").write_text(EL7_DOCKER_UNIT)
+    params = {"unit_dirs": [str(lib)], "editable_dirs": [], "live_restore": True}
+    result = run_module(tmp_path, "lab_docker_unit", params)
+    assert result["failed"] and "MountFlags=slave" in result["msg"]
+    params["live_restore"] = False
+    assert run_module(tmp_path, "lab_docker_unit", params)["mount_flags"] == "slave"

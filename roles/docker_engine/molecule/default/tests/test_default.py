@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+testinfra_hosts = ["ansible://lstest-molecule-engine-debian12"]
+
 
 def docker_info(host):
     return json.loads(host.check_output("docker info --format '{{json .}}'"))
