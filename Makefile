@@ -57,8 +57,9 @@ unit: setup  ## Pure-Python tests of the plugins (no Docker needed)
 integration: site  ## End-to-end tests on the real engine, after the main job ran
 	$(BIN)/pytest -q tests/integration
 
+# molecule runs ansible-config and ansible-playbook from PATH: put the venv's first.
 molecule: site  ## Molecule scenarios (Docker driver, systemd Debian 12 image built locally)
-	cd roles/docker_engine && ../../$(BIN)/molecule test --all
+	cd roles/docker_engine && PATH="$(CURDIR)/$(BIN):$$PATH" ../../$(BIN)/molecule test --all
 
 test: lint unit integration molecule  ## Everything CI runs
 

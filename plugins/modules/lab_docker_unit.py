@@ -1,0 +1,201 @@
+#!/usr/bin/python
+"""Ansible module: read dockerd's effective systemd unit and take MountFlags=slave out of it."""
+
+DOCUMENTATION = r"""
+---
+module: lab_docker_unit
+short_description: Read the docker unit's effective command line and mount propagation
+description:
+  - Reads the unit file and its drop-ins the way systemd orders them (C(/etc) over C(/run)
+    over C(/lib)/C(/usr/lib); drop-ins by file name), straight from disk, so it sees drop-ins
+    written earlier in the same run, before any C(daemon-reload).
+  - Removes C(MountFlags=slave) from the admin's drop-ins (under I(editable_dirs)), the whole
+    file when nothing else is in it, only that line otherwise, and says so for each file.
+  - Returns the effective C(ExecStart) (for flag/daemon.json conflict checks) and C(MountFlags).
+options:
+  unit:
+    description: The unit name.
+    type: str
+    default: docker.service
+  unit_dirs:
+    description: The unit search path, highest priority first.
+    type: list
+    elements: path
+    default: [/etc/systemd/system, /run/systemd/system, /usr/local/lib/systemd/system,
+              /lib/systemd/system, /usr/lib/systemd/system]
+  editable_dirs:
+    description: Unit directories whose drop-ins belong to the admin and may be edited.
+    type: list
+    elements: path
+    default: [/etc/systemd/system]
+  live_restore:
+    description: Whether daemon.json enables live-restore; refused together with an effective
+      C(MountFlags=slave) (one the module cannot remove, e.g. in the vendor unit).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+author: labstack
+"""
+
+EXAMPLES = r"""
+- name: Read the docker unit and remove MountFlags=slave drop-ins
+  lab_docker_unit:
+  register: __docker_engine_unit
+"""
+
+RETURN = r"""
+exec_start:
+  description: The dockerd command line systemd runs, as argv.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/sbin/dockerd, -H, "fd://", "--containerd=/run/containerd/containerd.sock"]
+mount_flags:
+  description: The effective MountFlags (null when unset, i.e. the host's mount namespace).
+  returned: always
+  type: str
+  sample: shared
+files:
+  description: The unit file and drop-ins read, in systemd's order.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Drop-ins deleted because they only set MountFlags=slave.
+  returned: always
+  type: list
+  elements: str
+edited:
+  description: Drop-ins from which the MountFlags=slave line was taken out.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.labstack_engine import (
+    effective_exec_start,
+    effective_setting,
+    environment_files,
+    parse_environment_file,
+    propagation_problems,
+    strip_mountflags_slave,
+)
+
+
+def unit_files(unit, unit_dirs):
+    """The unit's main file then its drop-ins, in the order systemd applies them."""
+    main = None
+    for directory in unit_dirs:
+        candidate = os.path.join(directory, unit)
+        if os.path.isfile(candidate):
+            main = candidate
+            break
+    dropins = {}
+    # A drop-in in a higher-priority directory hides one of the same name further down.
+    for directory in reversed(unit_dirs):
+        dropin_dir = os.path.join(directory, unit + ".d")
+        if os.path.isdir(dropin_dir):
+            for name in os.listdir(dropin_dir):
+                if name.endswith(".conf"):
+                    dropins[name] = os.path.join(dropin_dir, name)
+    return ([main] if main else []) + [dropins[name] for name in sorted(dropins)]
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            unit=dict(type="str", default="docker.service"),
+            unit_dirs=dict(
+                type="list",
+                elements="path",
+                default=[
+                    "/etc/systemd/system",
+                    "/run/systemd/system",
+                    "/usr/local/lib/systemd/system",
+                    "/lib/systemd/system",
+                    "/usr/lib/systemd/system",
+                ],
+            ),
+            editable_dirs=dict(type="list", elements="path", default=["/etc/systemd/system"]),
+            live_restore=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    editable = tuple(
+        os.path.join(d, params["unit"] + ".d") + os.sep for d in params["editable_dirs"]
+    )
+    files = unit_files(params["unit"], params["unit_dirs"])
+    texts, removed, edited, diffs = [], [], [], []
+    for path in files:
+        text = read(path)
+        if path.startswith(editable):
+            new_text, dropped, empty = strip_mountflags_slave(text)
+            if dropped:
+                diffs.append(
+                    {
+                        "before": text,
+                        "after": "" if empty else new_text,
+                        "before_header": path,
+                        "after_header": "(removed)" if empty else path,
+                    }
+                )
+                if empty:
+                    removed.append(path)
+                    if not module.check_mode:
+                        os.unlink(path)
+                    continue
+                edited.append(path)
+                if not module.check_mode:
+                    with open(path + ".labstack-tmp", "w") as handle:
+                        handle.write(new_text)
+                    module.atomic_move(path + ".labstack-tmp", path)
+                text = new_text
+        texts.append(text)
+    for path in removed:
+        module.warn(
+            "removed %s: it set MountFlags=slave for dockerd, which breaks rshared volumes and, "
+            "with live-restore, 'docker exec' after a daemon restart" % path
+        )
+    for path in edited:
+        module.warn(
+            "took MountFlags=slave out of %s (the rest of the file is kept): it breaks rshared "
+            "volumes and, with live-restore, 'docker exec' after a daemon restart" % path
+        )
+    env = {}
+    for env_path, optional in environment_files(texts):
+        if os.path.isfile(env_path):
+            env.update(parse_environment_file(read(env_path)))
+        elif not optional:
+            module.warn("%s: EnvironmentFile %s is missing" % (params["unit"], env_path))
+    mount_flags = effective_setting(texts, "Service", "MountFlags")
+    problems = propagation_problems(mount_flags, params["live_restore"])
+    if problems:
+        module.fail_json(msg="; ".join(problems), files=files, mount_flags=mount_flags)
+    module.exit_json(
+        changed=bool(removed or edited),
+        exec_start=effective_exec_start(texts, env),
+        mount_flags=mount_flags,
+        files=[p for p in files if p not in removed],
+        removed=removed,
+        edited=edited,
+        diff=diffs,
+    )
+
+
+if __name__ == "__main__":
+    main()
