@@ -353,12 +353,11 @@ def test_mount_of_finds_the_deepest_mount():
 
 
 def test_mount_of_reads_the_shared_mountinfo_case():
-    path = os.path.join("/work/shared/cases/mountinfo", "holder-rootfs-prefix.mountinfo")
-    if not os.path.exists(path):
-        pytest.skip("shared cases not present on this machine")
-    with open(path) as handle:
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mountinfo")
+    with open(os.path.join(fixtures, "holder-rootfs-prefix.mountinfo")) as handle:
         mounts = parse_mountinfo(handle.read())
-    assert mounts and mount_of(mounts, "/") is not None
+    assert mount_of(mounts, "/")[1] == "overlay"
+    assert mount_of(mounts, "/host/root/home/data/docker")[1] == "ext4"
 
 
 @pytest.mark.parametrize(
