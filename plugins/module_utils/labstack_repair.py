@@ -124,17 +124,20 @@ def plan_repair(report, container, data_root, host_pid, host_ns):
     return steps
 
 
-def describe(step):
+def describe(step, planned=False):
+    """One line for the admin: what was done, or (planned) what a run would do."""
+    verbs = ("unmount", "clear", "remove") if planned else ("unmounted", "cleared", "removed")
     if step["action"] == "unmount":
-        return "unmounted %s (lazy) in mount namespace %s of pid %s: %s" % (
+        return "%s %s (lazy) in mount namespace %s of pid %s: %s" % (
+            verbs[0],
             step["path"],
             step["namespace"],
             step["pid"],
             step["why"],
         )
     if step["action"] == "clear attributes":
-        return "cleared the %s attribute of %s" % (step["attributes"], step["path"])
-    return "removed container %s (%s), volumes kept" % (step["container"], step["id"][:12])
+        return "%s the %s attribute of %s" % (verbs[1], step["attributes"], step["path"])
+    return "%s container %s (%s), volumes kept" % (verbs[2], step["container"], step["id"][:12])
 
 
 def umount_in_namespace(pid, path, proc="/proc"):
@@ -253,7 +256,7 @@ def repair(client, name=None, check_mode=False, proc="/proc"):
             "name": report["name"],
             "id": report["id"],
             "state": report["state"],
-            "plan": [describe(s) for s in steps],
+            "plan": [describe(s, planned=True) for s in steps],
             "done": [],
         }
         if not check_mode:

@@ -350,9 +350,14 @@ def main():
         # restart-user.yml: act on the named users only; everyone else is left as they are,
         # even if the inventory is half-edited.
         actions = [a for a in actions if a["user"] in p["only"] and a["action"] != "remove"]
+        for action in actions:
+            if action["action"] == "create":
+                # A new user needs a port recorded in the ledger, which only site.yml writes.
+                action["action"] = "blocked"
+                action["reason"] = "has no container yet; add new users with site.yml"
 
     by_user = {s["user"]: s for s in specs}
-    blocked = {}
+    blocked = {a["user"]: [a["reason"]] for a in actions if a["action"] == "blocked"}
     for action in actions:
         if action["action"] in ("create", "recreate", "repair", "start"):
             problems = spec_problems(by_user[action["user"]]) + rec.host_problems(

@@ -125,7 +125,7 @@ def test_pinned_container_is_diagnosed_and_repaired_through_the_playbooks(client
     # Repair under --check plans but changes nothing.
     rc, (planned, _) = playbook("repair.yml", "-e", "container=" + name, check=True)
     assert rc == 0
-    assert planned["repaired"][0]["plan"][0] == "cleared the i attribute of %s" % pinned
+    assert planned["repaired"][0]["plan"][0] == "clear the i attribute of %s" % pinned
     assert planned["repaired"][0]["done"] == []
     assert get_flags(pinned) & 0x10
     assert client.api.inspect_container(victim.id)["Id"] == victim.id
