@@ -74,3 +74,20 @@ def test_restart_user_ignores_other_pending_inventory_edits(deployed, docker_cli
     assert ids(docker_client, inventory_users()) == before
     with open(LEDGER) as handle:
         assert handle.read() == ledger_before
+
+
+def test_restart_user_refuses_a_user_without_a_container(deployed, docker_client, tmp_path):
+    users = copy.deepcopy(inventory_users()) + [{"name": "carol", "uid": 2099}]
+    before = ids(docker_client, inventory_users())
+    rc, output, _ = run_playbook(
+        "playbooks/restart-user.yml",
+        "-e",
+        "user=carol",
+        "-e",
+        override(tmp_path, users),
+        check=False,
+    )
+    assert rc != 0
+    assert "carol: has no container yet; add new users with site.yml" in output
+    assert not docker_client.containers.list(all=True, filters={"name": "workbench-carol"})
+    assert ids(docker_client, inventory_users()) == before
