@@ -8,6 +8,7 @@ the facts each distribution reports, so a typo or a wrong URL for Ubuntu or EL f
 import os
 
 import pytest
+import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
@@ -241,3 +242,28 @@ def test_argument_specs_cover_every_public_default():
     assert sorted(specs) == sorted(defaults)
     for name, value in defaults.items():
         assert specs[name]["default"] == value, name
+
+
+@pytest.mark.parametrize("family", ["Debian", "RedHat"])
+def test_nothing_is_removed_before_dockers_repository_answers(family):
+    """Switching to docker-ce must not remove the running engine when the repo is unreachable."""
+    with open(os.path.join(ROLE, "tasks", "setup-%s.yml" % family)) as handle:
+        tasks = yaml.safe_load(handle)
+    flat = []
+    for item in tasks:
+        flat.extend(item.get("block", [item]))
+    names = [t["name"] for t in flat]
+    assert names.index("Read Docker's repository") < names.index(
+        "Remove distribution packages that conflict with docker-ce"
+    )
+
+
+def test_switching_engines_needs_the_admins_consent():
+    with open(os.path.join(ROLE, "tasks", "main.yml")) as handle:
+        main = yaml.safe_load(handle)
+    names = [t["name"] for t in main]
+    assert names.index(
+        "Refuse to replace a running distribution engine without the admin's consent"
+    ) < names.index("Install Docker Engine")
+    with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
+        assert yaml.safe_load(handle)["docker_engine_allow_engine_switch"] is False
