@@ -65,7 +65,7 @@ def run_container(client, name, **kwargs):
 
 
 def playbook(name, *args, check=False):
-    """Run one of our playbooks; returns (rc, results of the first task) from the json callback."""
+    """Run one of our playbooks; returns (rc, results of the tasks that ran), json callback."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
     env["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
     cmd = [os.path.join(VENV_BIN, "ansible-playbook"), "playbooks/%s" % name, *args]
@@ -77,7 +77,8 @@ def playbook(name, *args, check=False):
     start = proc.stdout.index("\n{\n") + 1
     data, _ = json.JSONDecoder().raw_decode(proc.stdout[start:])
     tasks = data["plays"][0]["tasks"]
-    return proc.returncode, [t["hosts"]["localhost"] for t in tasks]
+    results = [t["hosts"]["localhost"] for t in tasks]
+    return proc.returncode, [r for r in results if not r.get("skipped")]
 
 
 def make_stuck(client, name, **kwargs):
@@ -319,3 +320,18 @@ def test_deploy_repairs_and_recreates_only_the_stuck_user_container(client, app,
     third = reconcile(app, users, ports, tmp_path)
     assert third["changed"] is False
     assert third["containers"]["ann"]["id"] == new_ann
+
+
+def test_repair_without_a_name_only_lists_the_stuck_containers(client, prefix):
+    victim, pinned = make_stuck(client, prefix + "-listed")
+    try:
+        rc, results = playbook("repair.yml")
+        assert rc != 0
+        message = results[-1]["msg"]
+        assert prefix + "-listed" in message
+        assert "-e container=NAME, or all of them with -e repair_all=true" in message
+        assert client.api.inspect_container(victim.id)["Id"] == victim.id  # still there
+    finally:
+        playbook("repair.yml", "-e", "container=" + prefix + "-listed")
+    with pytest.raises(docker.errors.NotFound):
+        client.api.inspect_container(victim.id)
