@@ -5,6 +5,8 @@ lab_docker_mountflags, lab_optional_sysctl) and tested in tests/unit/test_engine
 """
 
 import copy
+import difflib
+import ipaddress
 import json
 import re
 import shlex
@@ -75,10 +77,126 @@ _KEY_TYPES = {
 
 _LOG_DRIVERS_WITH_ROTATION = ("json-file", "local")
 
+# daemon.json keys dockerd 20.10-27 knows (dockerd refuses any other key at start). A close
+# misspelling is refused with a suggestion; anything else only warned about, so options of a
+# newer Docker are not blocked.
+KNOWN_DAEMON_KEYS = frozenset(
+    [
+        "allow-nondistributable-artifacts",
+        "api-cors-header",
+        "authorization-plugins",
+        "bip",
+        "bip6",
+        "bridge",
+        "builder",
+        "cdi-spec-dirs",
+        "cgroup-parent",
+        "containerd",
+        "containerd-namespace",
+        "containerd-plugin-namespace",
+        "data-root",
+        "debug",
+        "default-address-pools",
+        "default-cgroupns-mode",
+        "default-gateway",
+        "default-gateway-v6",
+        "default-ipc-mode",
+        "default-network-opts",
+        "default-runtime",
+        "default-shm-size",
+        "default-ulimits",
+        "dns",
+        "dns-opts",
+        "dns-search",
+        "exec-opts",
+        "exec-root",
+        "experimental",
+        "features",
+        "fixed-cidr",
+        "fixed-cidr-v6",
+        "group",
+        "host-gateway-ip",
+        "hosts",
+        "icc",
+        "init",
+        "init-path",
+        "insecure-registries",
+        "ip",
+        "ip-forward",
+        "ip-masq",
+        "ip6tables",
+        "iptables",
+        "ipv6",
+        "labels",
+        "live-restore",
+        "log-driver",
+        "log-format",
+        "log-level",
+        "log-opts",
+        "max-concurrent-downloads",
+        "max-concurrent-uploads",
+        "max-download-attempts",
+        "metrics-addr",
+        "min-api-version",
+        "mtu",
+        "network-control-plane-mtu",
+        "no-new-privileges",
+        "node-generic-resources",
+        "oom-score-adjust",
+        "pidfile",
+        "proxies",
+        "raw-logs",
+        "registry-mirrors",
+        "runtimes",
+        "seccomp-profile",
+        "selinux-enabled",
+        "shutdown-timeout",
+        "storage-driver",
+        "storage-opts",
+        "swarm-default-advertise-addr",
+        "tls",
+        "tlscacert",
+        "tlscert",
+        "tlskey",
+        "tlsverify",
+        "userland-proxy",
+        "userland-proxy-path",
+        "userns-remap",
+    ]
+)
+
+
+def _close_key(key):
+    match = difflib.get_close_matches(key, sorted(KNOWN_DAEMON_KEYS), n=1, cutoff=0.8)
+    return match[0] if match else None
+
+
+def daemon_config_warnings(config):
+    """Settings dockerd accepts but the admin should hear about."""
+    warnings = [
+        "daemon option %r is unknown to labstack (dockerd 20.10-27 refuses unknown options; "
+        "newer releases may know it)" % key
+        for key in sorted(config)
+        if key not in KNOWN_DAEMON_KEYS and not _close_key(key)
+    ]
+    if config.get("live-restore") is not True:
+        warnings.append(
+            "live-restore is off: every Docker restart (this role's, a package update's) stops "
+            "every user's container"
+        )
+    return warnings + log_rotation_warnings(config)
+
 
 def validate_daemon_config(config):
     """Problems in the daemon configuration itself, one message per bad key."""
     problems = []
+    for key in sorted(config):
+        suggestion = _close_key(key) if key not in KNOWN_DAEMON_KEYS else None
+        if suggestion:
+            problems.append(
+                "%s: not a dockerd option (did you mean %s?); dockerd would refuse to start"
+                % (key, suggestion)
+            )
     for key, expected in sorted(_KEY_TYPES.items()):
         if key not in config:
             continue
@@ -102,6 +220,8 @@ def validate_daemon_config(config):
             problems.append(
                 "default-address-pools[%d]: each pool needs base and size, got %r" % (i, pool)
             )
+            continue
+        problems.extend("default-address-pools[%d]: %s" % (i, p) for p in _pool_problems(pool))
     data_root = config.get("data-root")
     if isinstance(data_root, str) and not data_root.startswith("/"):
         problems.append("data-root: must be an absolute path, got %r" % data_root)
@@ -109,6 +229,22 @@ def validate_daemon_config(config):
 
 
 _JSON_NAMES = {str: "string", bool: "boolean", dict: "object", list: "list", int: "number"}
+
+
+def _pool_problems(pool):
+    try:
+        network = ipaddress.ip_network(str(pool["base"]), strict=False)
+    except ValueError:
+        return ["base %r is not a network in CIDR notation" % (pool["base"],)]
+    size = pool["size"]
+    if isinstance(size, bool) or not isinstance(size, int):
+        return ["size must be a prefix length (a number), got %r" % (size,)]
+    if not network.prefixlen <= size <= network.max_prefixlen:
+        return [
+            "size /%d does not fit in base %s (it must be between /%d and /%d)"
+            % (size, network, network.prefixlen, network.max_prefixlen)
+        ]
+    return []
 
 
 def log_rotation_warnings(config):

@@ -74,8 +74,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_engine import (
+    daemon_config_warnings,
     flag_conflicts,
-    log_rotation_warnings,
     parse_daemon_json,
     render_daemon_json,
     validate_daemon_config,
@@ -113,7 +113,7 @@ def main():
         previous = None
     after_text = render_daemon_json(config)
     changed = previous != config
-    for warning in log_rotation_warnings(config):
+    for warning in daemon_config_warnings(config):
         module.warn(warning)
     result = dict(changed=changed, config=config, previous=previous or {})
     if changed:

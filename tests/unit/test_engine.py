@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.labstack_engine import (
     backing_fs_problems,
     build_report,
+    daemon_config_warnings,
     dockerd_flag_keys,
     effective_exec_start,
     effective_setting,
@@ -109,6 +110,18 @@ def test_rendering_is_stable_and_round_trips():
         ({"mtu": True}, "mtu: dockerd expects a number"),
         ({"default-address-pools": [{"base": "10.0.0.0/8"}]}, "default-address-pools[0]"),
         ({"data-root": "docker"}, "data-root: must be an absolute path"),
+        (
+            {"storage-drvier": "overlay2"},
+            "storage-drvier: not a dockerd option (did you mean storage-driver?)",
+        ),
+        (
+            {"default-address-pools": [{"base": "10.0.0.0/33", "size": 24}]},
+            "default-address-pools[0]: base '10.0.0.0/33' is not a network",
+        ),
+        (
+            {"default-address-pools": [{"base": "10.0.0.0/16", "size": 8}]},
+            "default-address-pools[0]: size /8 does not fit in base 10.0.0.0/16",
+        ),
     ],
 )
 def test_invalid_values_are_named(options, fragment):
@@ -118,6 +131,21 @@ def test_invalid_values_are_named(options, fragment):
 
 def test_defaults_are_valid():
     assert validate_daemon_config(DEFAULTS) == []
+    assert daemon_config_warnings(DEFAULTS) == []
+
+
+def test_risky_but_accepted_settings_are_warned_about():
+    warnings = daemon_config_warnings(merge_options(DEFAULTS, {"live-restore": None}))
+    assert warnings == [
+        "live-restore is off: every Docker restart (this role's, a package update's) stops "
+        "every user's container"
+    ]
+    warnings = daemon_config_warnings(merge_options(DEFAULTS, {"future-option": 1}))
+    assert warnings == [
+        "daemon option 'future-option' is unknown to labstack (dockerd 20.10-27 refuses unknown "
+        "options; newer releases may know it)"
+    ]
+    assert validate_daemon_config(merge_options(DEFAULTS, {"future-option": 1})) == []
 
 
 # --- case 3: hosts vs -H fd:// ---------------------------------------------------------------
