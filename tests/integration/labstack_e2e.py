@@ -50,7 +50,7 @@ def portal_up():
 def managed_containers(client):
     """The demo lab's containers (other tests' lstest-* containers share this engine)."""
     found = client.containers.list(all=True, filters={"label": "labstack.managed=true"})
-    return {c.name: c for c in found if not c.name.startswith("lstest-")}
+    return {c.name: c for c in found if not c.name.startswith("lstest")}
 
 
 def dump(obj):
