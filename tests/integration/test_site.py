@@ -177,3 +177,14 @@ def test_a_bad_inventory_stops_before_any_change(
     assert message in output
     assert recap["changed"] == 0
     assert {n: c.id for n, c in managed_containers(docker_client).items()} == before
+
+
+def test_an_at_sign_sent_percent_encoded_still_reaches_the_users_workbench(deployed):
+    users = [u["name"] for u in deployed if "@" in u["name"]]
+    assert users, "the demo inventory has a user with '@' in the name"
+    for user in users:
+        encoded = user.replace("@", "%40")
+        response = requests.get(PORTAL + "/user/%s/api" % encoded, timeout=30)
+        assert response.status_code == 200
+        assert response.history and response.history[0].status_code == 301
+        assert response.url == PORTAL + "/user/%s/api" % user
