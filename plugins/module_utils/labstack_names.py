@@ -20,12 +20,15 @@ USERNAME_RULE = (
 )
 
 # A name that is already a DNS label is used as it is. Everything else is lowered, squeezed and
-# marked with "--" plus a hash of the original name. "--" never occurs in an unchanged name,
-# so the two kinds cannot collide, and the hash keeps "Bob" and "bob" apart.
+# marked with "--" plus a hash of the original name. "--" never occurs in an unchanged name and
+# always occurs in an escaped one, so the two kinds cannot collide; the hash keeps "Bob" and
+# "bob" apart. 16 base32 characters are 80 bits of SHA-256: no two names a lab will ever have
+# share them (a 50-bit hash could be collided on purpose in a minute), and the preflight still
+# refuses any two users whose names would meet.
 _PLAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _SQUEEZE_RE = re.compile(r"[^a-z0-9]+")
-SLUG_MAX = 30
-HASH_LEN = 10
+SLUG_MAX = 24
+HASH_LEN = 16
 PLAIN_MAX = SLUG_MAX + 2 + HASH_LEN
 APP_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 CONTAINER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -61,7 +64,9 @@ def escape_username(name):
     if _PLAIN_RE.match(name) and "--" not in name and len(name) <= PLAIN_MAX:
         return name
     slug = _SQUEEZE_RE.sub("-", name.lower()).strip("-")[:SLUG_MAX].rstrip("-")
-    return "%s--%s" % (slug, _name_hash(name)) if slug else _name_hash(name)
+    # A name without a letter or digit ("_") has no slug; "u" keeps the "--" marker, since a
+    # bare hash would be a plain name another user could have.
+    return "%s--%s" % (slug or "u", _name_hash(name))
 
 
 def container_name(app, username):

@@ -15,8 +15,14 @@ CASE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
-def case_names():
-    with open(FIXTURE) as handle:
+# The bug reports' own file, where a checkout has it beside the repository (CI does).
+SHARED_CASES = os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "shared", "cases", "usernames.txt"
+)
+
+
+def case_names(path=FIXTURE):
+    with open(path) as handle:
         return [line.rstrip("\n") for line in handle if line.strip() and not line.startswith("#")]
 
 
@@ -28,6 +34,21 @@ def test_case_file_names_are_accepted_with_distinct_valid_names():
         assert CASE_RE.match(esc), (name, esc)
         assert DNS_LABEL_RE.match(container_name("workbench", name)), name
     assert len(set(escaped.values())) == len(names)
+
+
+def test_case_file_names_get_these_container_names():
+    # Pinned so that a change to the escaping (which renames containers) is a deliberate one.
+    assert {name: container_name("workbench", name) for name in case_names()} == {
+        "_x": "workbench-x--uapeps2m5qewgm3w",
+        "Bob": "workbench-bob--zwp3dykiztmeils2",
+        "bob": "workbench-bob",
+        "Jane.Doe@uni.edu": "workbench-jane-doe-uni-edu--ui2pducpfzjsanxp",
+    }
+
+
+@pytest.mark.skipif(not os.path.exists(SHARED_CASES), reason="no shared/cases beside this checkout")
+def test_the_fixture_is_the_bug_reports_file():
+    assert case_names() == case_names(SHARED_CASES)
 
 
 def test_bob_and_Bob_never_share_a_container():
@@ -61,13 +82,33 @@ def test_plain_dns_names_are_kept_as_they_are(name, expected):
 def test_other_names_keep_a_readable_slug_plus_a_hash(name, slug):
     escaped = escape_username(name)
     assert escaped.startswith(slug + "--")
-    assert re.match(r"^[a-z2-7]{10}$", escaped.split("--", 1)[1])
+    assert re.match(r"^[a-z2-7]{16}$", escaped.split("--", 1)[1])
 
 
 def test_a_name_made_only_of_symbols_still_gets_a_valid_name():
     escaped = escape_username("_")
     assert DNS_LABEL_RE.match(escaped)
     assert escaped != escape_username("__")
+
+
+def test_a_name_without_letters_cannot_take_a_plain_users_name():
+    # Once "_" escaped to its bare hash, a user literally named that hash got the same
+    # container name. Every escaped name carries the "--" a plain name cannot have.
+    bare_hash = escape_username("_").split("--", 1)[1]
+    assert escape_username(bare_hash) == bare_hash
+    assert escape_username("_") != bare_hash
+    assert escape_username("_").startswith("u--")
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        # Found by a birthday search in 77 s against the old 10-character (50-bit) hash.
+        ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_3149318", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_43524423"),
+    ],
+)
+def test_names_that_met_under_the_short_hash_stay_apart(pair):
+    assert escape_username(pair[0]) != escape_username(pair[1])
 
 
 def test_an_unchanged_name_cannot_collide_with_an_escaped_one():
