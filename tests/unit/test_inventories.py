@@ -45,3 +45,35 @@ def test_a_broken_inventory_names_the_entry_and_the_rule(tmp_path):
     proc = preflight(str(copy))
     assert proc.returncode != 0
     assert "lab_users[3] 'Alice Smith': user name may contain only" in proc.stdout
+
+
+def test_the_example_never_becomes_root_on_the_controller():
+    # The preflight and the ledger are delegated to localhost; inventory variables outrank the
+    # tasks' `become: false`, so an ansible_become inherited from `all` would sudo there.
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    facts = {}
+    for host in ("localhost", "labsrv1.example.org", "labsrv2.example.org"):
+        proc = subprocess.run(
+            [
+                os.path.join(ROOT, ".venv", "bin", "ansible"),
+                "-i",
+                os.path.join(ROOT, "inventory/example"),
+                host,
+                "-m",
+                "ansible.builtin.debug",
+                "-a",
+                "var=ansible_become",
+                "-o",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        facts[host] = proc.stdout
+    assert '"ansible_become": true' in facts["labsrv1.example.org"]
+    assert '"ansible_become": true' in facts["labsrv2.example.org"]
+    assert '"ansible_become": true' not in facts["localhost"]
