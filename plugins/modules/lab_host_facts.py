@@ -6,8 +6,10 @@ DOCUMENTATION = r"""
 module: lab_host_facts
 short_description: Read the listening ports and labstack containers of a lab host
 description:
-  - Returns the TCP ports listening on the host (from /proc/net/tcp and tcp6) and, for every
-    container labelled C(labstack.managed=true), its user, app, port and state. Read-only.
+  - Returns the TCP ports listening on the host (from /proc/net/tcp and tcp6), the host ports
+    every container publishes (running, stopped or created: a stopped container claims its
+    ports again when it starts) and, for every container labelled C(labstack.managed=true), its
+    user, app, port and state. Read-only.
   - The ports feed M(lab_ports); the container labels rebuild a lost port ledger.
 options:
   app:
@@ -36,7 +38,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 listening_ports:
-  description: TCP ports in LISTEN state on the host.
+  description: >-
+    TCP ports in LISTEN state on the host, plus the host ports any container publishes or will
+    publish when it starts.
   returned: success
   type: list
   elements: int
@@ -55,7 +59,7 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
-from ansible.module_utils.labstack_sockets import host_listening_ports
+from ansible.module_utils.labstack_sockets import host_listening_ports, published_ports
 
 
 def main():
@@ -67,10 +71,22 @@ def main():
         supports_check_mode=True,
     )
     client = connect(module)
+
+    def bindings_of(container_id):
+        try:
+            detail = client.api.inspect_container(container_id)
+        except DockerException:
+            return {}  # removed since the list call
+        return (detail.get("HostConfig") or {}).get("PortBindings")
+
     try:
-        found = client.api.containers(all=True, filters={"label": "labstack.managed=true"})
+        everything = client.api.containers(all=True)
+        published = published_ports(everything, bindings_of)
     except DockerException as exc:
-        module.fail_json(msg="Docker could not list the labstack containers: %s" % exc)
+        module.fail_json(msg="Docker could not list the containers: %s" % exc)
+    found = [
+        item for item in everything if (item.get("Labels") or {}).get("labstack.managed") == "true"
+    ]
     containers = []
     label_ports = {}
     for item in found:
@@ -90,7 +106,7 @@ def main():
             label_ports[entry["user"]] = int(entry["port"])
     module.exit_json(
         changed=False,
-        listening_ports=host_listening_ports(),
+        listening_ports=sorted(set(host_listening_ports()) | published),
         label_ports=label_ports,
         containers=containers,
     )

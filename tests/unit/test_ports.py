@@ -15,6 +15,7 @@ from ansible.module_utils.labstack_ports import (
     locked,
     write_ledger,
 )
+from module_runner import result_of, run_module, start_module
 
 NOW = datetime.datetime(2026, 12, 3, 12, 0, 0)
 RANGE = (20000, 20009)
@@ -173,3 +174,60 @@ def test_concurrent_runs_cannot_double_allocate(tmp_path):
     final = load_ledger(path, yaml.safe_load)
     assert sorted(final["assigned"]) == sorted(users)
     assert sorted(final["assigned"].values()) == sorted(ports)
+
+
+# The module itself, run as Ansible runs it: check mode, diff, and its own use of the lock.
+
+
+def ports_params(path, users, **extra):
+    return dict(
+        {"ledger": str(path), "users": users, "range_start": 20000, "range_end": 20099}, **extra
+    )
+
+
+def test_the_module_in_check_mode_reports_the_change_and_writes_nothing(tmp_path):
+    ledger = tmp_path / "port-ledger.yml"
+    result = run_module(tmp_path, "lab_ports", ports_params(ledger, ["alice", "bob"]), check=True)
+    assert result["changed"] is True
+    assert result["ports"] == {"alice": 20000, "bob": 20001}
+    assert not ledger.exists()
+    assert "assigned: {}" in result["diff"]["before"]
+    assert "'alice': 20000" in result["diff"]["after"]
+    assert "'bob': 20001" in result["diff"]["after"]
+
+
+def test_the_module_writes_once_then_reports_no_change(tmp_path):
+    ledger = tmp_path / "port-ledger.yml"
+    first = run_module(tmp_path, "lab_ports", ports_params(ledger, ["alice"], busy=[20000]))
+    assert first["changed"] is True
+    assert first["ports"] == {"alice": 20001}  # 20000 is busy on the host
+    written = ledger.read_text()
+    second = run_module(tmp_path, "lab_ports", ports_params(ledger, ["alice"], busy=[20000]))
+    assert second["changed"] is False
+    assert second["diff"]["before"] == second["diff"]["after"]
+    assert ledger.read_text() == written
+
+
+def test_a_broken_ledger_fails_with_what_to_do(tmp_path):
+    ledger = tmp_path / "port-ledger.yml"
+    ledger.write_text("- not\n- a ledger\n")
+    result = run_module(tmp_path, "lab_ports", ports_params(ledger, ["alice"]))
+    assert result["failed"] is True
+    assert "is not a labstack port ledger; move it away and rerun" in result["msg"]
+    assert ledger.read_text() == "- not\n- a ledger\n"
+
+
+def test_concurrent_module_runs_cannot_double_allocate(tmp_path):
+    # Twelve runs of the module itself, each adding its own user to one shared ledger.
+    ledger = tmp_path / "port-ledger.yml"
+    users = ["user%02d" % i for i in range(12)]
+    procs = [start_module(tmp_path, "lab_ports", ports_params(ledger, [u]), tag=u) for u in users]
+    results = [result_of(p) for p in procs]
+    ports = [r["ports"][u] for r, u in zip(results, users)]
+    assert len(set(ports)) == len(users), ports
+    final = load_ledger(str(ledger), yaml.safe_load)
+    # Every run kept the others' entries: only one user is asked for each time, so the others
+    # are released to quarantine, never handed out twice.
+    held = dict(final["assigned"])
+    held.update({r["user"]: r["port"] for r in final["released"]})
+    assert held == dict(zip(users, ports))

@@ -3,7 +3,7 @@
 import os
 
 from ansible.module_utils.labstack_hashing import tree_hash
-from ansible.module_utils.labstack_sockets import listening_ports
+from ansible.module_utils.labstack_sockets import listening_ports, published_ports
 
 PROC_NET_TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -33,3 +33,20 @@ def test_tree_hash_changes_with_content_names_and_the_executable_bit(tmp_path):
     assert second != first
     os.chmod(tmp_path / "Dockerfile", 0o755)
     assert tree_hash(str(tmp_path)) != second
+
+
+def test_published_ports_count_stopped_and_proxyless_containers():
+    listed = [
+        # running with userland-proxy off: published, yet nothing listens on the host
+        {"Id": "run", "State": "running", "Ports": [{"PrivatePort": 80, "PublicPort": 20003}]},
+        {"Id": "run-unpublished", "State": "running", "Ports": [{"PrivatePort": 5432}]},
+        {"Id": "stopped", "State": "exited", "Ports": []},
+        {"Id": "created", "State": "created", "Ports": []},
+        {"Id": "random", "State": "exited", "Ports": []},
+    ]
+    bindings = {
+        "stopped": {"8888/tcp": [{"HostIp": "127.0.0.1", "HostPort": "20005"}]},
+        "created": {"53/udp": [{"HostIp": "", "HostPort": "20010-20012"}]},
+        "random": {"80/tcp": [{"HostIp": "", "HostPort": ""}]},
+    }
+    assert published_ports(listed, bindings.get) == {20003, 20005, 20010, 20011, 20012}
