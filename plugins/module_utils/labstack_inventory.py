@@ -4,6 +4,9 @@
 "lab_users[2] 'bob': uid 1001 already used by 'alice'". An empty list means the run may go on.
 """
 
+import ipaddress
+import re
+
 from ansible.module_utils.labstack_names import (
     APP_RE,
     container_name,
@@ -91,6 +94,100 @@ def _check_mounts(where, mounts, errors, dests=None):
             )
 
 
+# A URL path segment nginx and browsers take literally: no spaces, quotes, ";", "{" or "$" that
+# would end up inside the proxy configuration.
+_SEGMENT = r"[A-Za-z0-9._~-]+"
+SERVICE_PATH_RE = re.compile(r"^/(?:%s/)+$" % _SEGMENT)
+URL_PREFIX_RE = re.compile(r"^(?:/%s)+$" % _SEGMENT)
+# host:port of a container on the lab network (Docker DNS name) or an address.
+UPSTREAM_RE = re.compile(
+    r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?):(?P<port>\d{1,5})$"
+)
+RESERVED_PATHS = ("/healthz/",)
+SERVICE_KEYS = {"name", "path", "upstream", "description"}
+
+
+def _name_problem(name):
+    """username_problem, plus the hint YAML needs: 007 or yes unquoted are not strings."""
+    if name is not None and not isinstance(name, str):
+        return "is not a string: YAML read it as %s %r; quote it in the inventory (name: '...')" % (
+            type(name).__name__,
+            name,
+        )
+    return username_problem(name)
+
+
+def validate_url_prefix(prefix):
+    if not isinstance(prefix, str) or not URL_PREFIX_RE.match(prefix):
+        return [
+            "lab_url_prefix: must be a URL path such as /user (letters, digits, '.', '_', '~', "
+            "'-'; no trailing /), got %r" % (prefix,)
+        ]
+    return []
+
+
+def validate_services(services, url_prefix="/user"):
+    """lab_services: [{name, path, upstream, description}], each path its own."""
+    if not isinstance(services, list):
+        return ["lab_services: must be a list of {name, path, upstream, description}"]
+    errors = []
+    paths = {}
+    prefix = (url_prefix if isinstance(url_prefix, str) else "/user").rstrip("/") + "/"
+    for i, service in enumerate(services):
+        where = "lab_services[%d]" % i
+        if not isinstance(service, dict):
+            errors.append("%s: must be a mapping with name, path and upstream" % where)
+            continue
+        name = service.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append("%s: name must be a non-empty string (shown on the entry page)" % where)
+        else:
+            where = "%s '%s'" % (where, name)
+        unknown = sorted(set(service) - SERVICE_KEYS)
+        if unknown:
+            errors.append(
+                "%s: unknown key(s) %s; allowed: %s"
+                % (where, ", ".join(unknown), ", ".join(sorted(SERVICE_KEYS)))
+            )
+        path = service.get("path")
+        if not isinstance(path, str) or not SERVICE_PATH_RE.match(path):
+            errors.append(
+                "%s: path must look like /name/ (letters, digits, '.', '_', '~', '-', starting "
+                "and ending with /), got %r" % (where, path)
+            )
+        elif path in RESERVED_PATHS or path.startswith(prefix) or prefix.startswith(path):
+            errors.append(
+                "%s: path %s collides with the portal's own routes (%s<name>/, /healthz); "
+                "choose another" % (where, path, prefix)
+            )
+        elif path in paths:
+            errors.append("%s: path %s is already used by %s" % (where, path, paths[path]))
+        else:
+            paths[path] = where
+        upstream = service.get("upstream")
+        match = UPSTREAM_RE.match(upstream) if isinstance(upstream, str) else None
+        if not match or not 1 <= int(match.group("port")) <= 65535:
+            errors.append(
+                "%s: upstream must be host:port of a container on the lab network (e.g. "
+                "adminer:8080), got %r" % (where, upstream)
+            )
+        description = service.get("description", "")
+        if not isinstance(description, str):
+            errors.append("%s: description must be a string" % where)
+    return errors
+
+
+def validate_bind_address(variable, address):
+    try:
+        ipaddress.ip_address(address if isinstance(address, str) else "")
+    except ValueError:
+        return [
+            "%s: must be an IP address to bind to (127.0.0.1 keeps it on this host), got %r"
+            % (variable, address)
+        ]
+    return []
+
+
 def validate_users(users, app_name="workbench", shared_dests=None):
     errors = []
     if not isinstance(users, list):
@@ -111,7 +208,7 @@ def validate_users(users, app_name="workbench", shared_dests=None):
             errors.append("%s: must be a mapping with at least name and uid" % where)
             continue
         name = user.get("name")
-        problem = username_problem(name)
+        problem = _name_problem(name)
         if problem:
             errors.append("%s %r: user name %s" % (where, name, problem))
             continue
@@ -190,6 +287,16 @@ def validate(config):
             "portal_port: %d lies inside lab_port_range %d-%d; move one of them"
             % (portal_port, start, end)
         )
+    if "url_prefix" in config:
+        errors += validate_url_prefix(config["url_prefix"])
+    if "services" in config:
+        errors += validate_services(config["services"], config.get("url_prefix", "/user"))
+    for key, variable in (
+        ("bind_address", "lab_bind_address"),
+        ("portal_bind_address", "portal_bind_address"),
+    ):
+        if key in config:
+            errors += validate_bind_address(variable, config[key])
     home_root = config.get("home_root")
     if not isinstance(home_root, str) or not home_root.startswith("/") or home_root == "/":
         errors.append(

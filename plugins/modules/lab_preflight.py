@@ -6,8 +6,9 @@ DOCUMENTATION = r"""
 module: lab_preflight
 short_description: Validate the lab inventory and stop before any change
 description:
-  - Checks user names, uids and gids, escaped container names, data mounts, the port range
-    and the portal port. Fails with one line per bad entry, each naming the entry and the rule.
+  - Checks user names, uids and gids, escaped container names, data mounts, the port range,
+    the portal port, the URL prefix, the shared services' routes and the bind addresses. Fails
+    with one line per bad entry, each naming the entry and the rule.
   - Changes nothing; safe under C(--check).
 options:
   users:
@@ -34,6 +35,18 @@ options:
     description: Directory of the users' home directories on the host.
     type: raw
     required: true
+  url_prefix:
+    description: C(lab_url_prefix), the path under which every user's route lives.
+    type: raw
+  services:
+    description: C(lab_services), the shared services routed by the portal.
+    type: raw
+  bind_address:
+    description: C(lab_bind_address), where the users' container ports are published.
+    type: raw
+  portal_bind_address:
+    description: Where the portal listens.
+    type: raw
 attributes:
   check_mode:
     support: full
@@ -76,10 +89,15 @@ def main():
             portal_port=dict(type="raw", required=True),
             shared_mounts=dict(type="raw", default=[]),
             home_root=dict(type="raw", required=True),
+            url_prefix=dict(type="raw"),
+            services=dict(type="raw"),
+            bind_address=dict(type="raw"),
+            portal_bind_address=dict(type="raw"),
         ),
         supports_check_mode=True,
     )
-    errors = validate(module.params)
+    # Options left out are not validated (the module can check a partial inventory).
+    errors = validate({k: v for k, v in module.params.items() if v is not None})
     if errors:
         module.fail_json(
             msg="The inventory has %d problem(s); nothing was changed. Fix them and rerun:\n- %s"

@@ -16,6 +16,12 @@ GOOD = {
     "portal_port": 8080,
     "shared_mounts": [],
     "home_root": "/srv/labstack/home",
+    "url_prefix": "/user",
+    "services": [
+        {"name": "Adminer", "path": "/adminer/", "upstream": "adminer:8080", "description": "DB"}
+    ],
+    "bind_address": "127.0.0.1",
+    "portal_bind_address": "::",
 }
 
 
@@ -111,3 +117,91 @@ def test_all_problems_are_reported_at_once():
 def test_bad_settings_are_named(changes, message):
     errors = validate(with_changes(**changes))
     assert any(message in e for e in errors), errors
+
+
+ADMINER = {"name": "Adminer", "path": "/adminer/", "upstream": "adminer:8080"}
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        (
+            dict(ADMINER, path="/"),
+            "lab_services[0] 'Adminer': path must look like /name/ (letters, digits, '.', '_', "
+            "'~', '-', starting and ending with /), got '/'",
+        ),
+        (
+            dict(ADMINER, path="/adminer"),
+            "lab_services[0] 'Adminer': path must look like /name/",
+        ),
+        (  # would land inside nginx.conf as configuration
+            dict(ADMINER, path="/a/ { return 200; } location /b/"),
+            "lab_services[0] 'Adminer': path must look like /name/",
+        ),
+        (
+            dict(ADMINER, path="/user/"),
+            "lab_services[0] 'Adminer': path /user/ collides with the portal's own routes "
+            "(/user/<name>/, /healthz); choose another",
+        ),
+        (
+            dict(ADMINER, path="/user/db/"),
+            "lab_services[0] 'Adminer': path /user/db/ collides with the portal's own routes",
+        ),
+        (
+            dict(ADMINER, path="/healthz/"),
+            "lab_services[0] 'Adminer': path /healthz/ collides with the portal's own routes",
+        ),
+        (
+            dict(ADMINER, upstream="http://adminer:8080"),
+            "lab_services[0] 'Adminer': upstream must be host:port of a container on the lab "
+            "network (e.g. adminer:8080), got 'http://adminer:8080'",
+        ),
+        (dict(ADMINER, upstream="adminer:99999"), "lab_services[0] 'Adminer': upstream must be"),
+        (dict(ADMINER, upstream="adminer"), "lab_services[0] 'Adminer': upstream must be"),
+        (dict(ADMINER, name=""), "lab_services[0]: name must be a non-empty string"),
+        (dict(ADMINER, url="x"), "lab_services[0] 'Adminer': unknown key(s) url; allowed:"),
+    ],
+)
+def test_a_bad_service_is_named_with_its_rule(service, message):
+    errors = validate(with_changes(services=[service]))
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(message)
+
+
+def test_two_services_cannot_share_a_path():
+    wiki = {"name": "Wiki", "path": "/adminer/", "upstream": "wiki:3000"}
+    assert validate(with_changes(services=[ADMINER, wiki])) == [
+        "lab_services[1] 'Wiki': path /adminer/ is already used by lab_services[0] 'Adminer'"
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["", "/", "user", "/user/", "/us er", "/u;x"])
+def test_a_bad_url_prefix_is_refused(prefix):
+    errors = validate(with_changes(url_prefix=prefix))
+    assert any(e.startswith("lab_url_prefix: must be a URL path such as /user") for e in errors)
+
+
+def test_services_are_checked_against_another_url_prefix():
+    service = dict(ADMINER, path="/people/x/")
+    assert validate(with_changes(url_prefix="/people", services=[service])) != []
+    assert validate(with_changes(url_prefix="/people", services=[ADMINER])) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "variable"),
+    [("bind_address", "lab_bind_address"), ("portal_bind_address", "portal_bind_address")],
+)
+def test_a_bind_address_must_be_an_ip_address(key, variable):
+    assert validate(with_changes(**{key: "localhost"})) == [
+        "%s: must be an IP address to bind to (127.0.0.1 keeps it on this host), got 'localhost'"
+        % variable
+    ]
+
+
+@pytest.mark.parametrize(("parsed", "shown"), [(7, "int 7"), (True, "bool True")])
+def test_a_name_yaml_did_not_read_as_a_string_says_to_quote_it(parsed, shown):
+    users = [{"name": parsed, "uid": 2001}]
+    assert validate(with_changes(users=users)) == [
+        "lab_users[0] %r: user name is not a string: YAML read it as %s; quote it in the "
+        "inventory (name: '...')" % (parsed, shown)
+    ]
