@@ -1,7 +1,7 @@
 """Decisions about a Docker Engine host, as pure functions (no Ansible, no Docker needed).
 
 Used by the docker_engine role's modules (lab_engine_preflight, lab_daemon_config,
-lab_docker_mountflags, lab_optional_sysctl) and tested in tests/unit/test_engine.py.
+lab_docker_unit, lab_optional_sysctl, lab_engine_report) and tested in tests/unit/test_engine.py.
 """
 
 import copy
@@ -28,6 +28,42 @@ def merge_options(defaults, overrides):
             merged[key] = merge_options(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# The drivers that rotate their own files and so take max-size/max-file.
+_LOG_DRIVERS_WITH_ROTATION = ("json-file", "local")
+# Built-in drivers that refuse max-size/max-file ("unknown log opt"); a log plugin may take them.
+_LOG_DRIVERS_WITHOUT_ROTATION = (
+    "awslogs",
+    "etwlogs",
+    "fluentd",
+    "gcplogs",
+    "gelf",
+    "journald",
+    "logentries",
+    "none",
+    "splunk",
+    "syslog",
+)
+_ROTATION_OPTS = ("max-size", "max-file")
+
+
+def daemon_config(defaults, options):
+    """The daemon configuration to write: ``options`` merged over ``defaults``.
+
+    The default log-opts (max-size, max-file) are json-file's and local's: any other driver
+    refuses them and dockerd does not start. So when the admin picks another driver, the
+    default log-opts are dropped and only the admin's own log-opts (if any) are kept.
+    """
+    merged = merge_options(defaults, options)
+    driver = merged.get("log-driver", "json-file")
+    if driver not in _LOG_DRIVERS_WITH_ROTATION:
+        own = (options or {}).get("log-opts")
+        if isinstance(own, dict) and any(v is not None for v in own.values()):
+            merged["log-opts"] = {k: copy.deepcopy(v) for k, v in own.items() if v is not None}
+        else:
+            merged.pop("log-opts", None)
     return merged
 
 
@@ -73,27 +109,35 @@ _KEY_TYPES = {
     "bip": str,
     "default-ulimits": dict,
     "labels": list,
+    "host-gateway-ips": list,
+    "firewall-backend": str,
+    "allow-direct-routing": bool,
+    "ip-forward-no-drop": bool,
 }
 
-_LOG_DRIVERS_WITH_ROTATION = ("json-file", "local")
-
-# daemon.json keys dockerd 20.10-27 knows (dockerd refuses any other key at start). A close
+# daemon.json keys dockerd 20.10-29 knows (dockerd refuses any other key at start). A close
 # misspelling is refused with a suggestion; anything else only warned about, so options of a
 # newer Docker are not blocked.
 KNOWN_DAEMON_KEYS = frozenset(
     [
+        "allow-direct-routing",
         "allow-nondistributable-artifacts",
         "api-cors-header",
+        "apparmor-profile",
         "authorization-plugins",
         "bip",
         "bip6",
         "bridge",
+        "bridge-accept-fwmark",
         "builder",
         "cdi-spec-dirs",
         "cgroup-parent",
         "containerd",
         "containerd-namespace",
         "containerd-plugin-namespace",
+        "cpu-rt-period",
+        "cpu-rt-runtime",
+        "cri-containerd",
         "data-root",
         "debug",
         "default-address-pools",
@@ -112,10 +156,12 @@ KNOWN_DAEMON_KEYS = frozenset(
         "exec-root",
         "experimental",
         "features",
+        "firewall-backend",
         "fixed-cidr",
         "fixed-cidr-v6",
         "group",
         "host-gateway-ip",
+        "host-gateway-ips",
         "hosts",
         "icc",
         "init",
@@ -123,6 +169,7 @@ KNOWN_DAEMON_KEYS = frozenset(
         "insecure-registries",
         "ip",
         "ip-forward",
+        "ip-forward-no-drop",
         "ip-masq",
         "ip6tables",
         "iptables",
@@ -140,8 +187,10 @@ KNOWN_DAEMON_KEYS = frozenset(
         "min-api-version",
         "mtu",
         "network-control-plane-mtu",
+        "network-diagnostic-port",
         "no-new-privileges",
         "node-generic-resources",
+        "nri-opts",
         "oom-score-adjust",
         "pidfile",
         "proxies",
@@ -174,7 +223,7 @@ def _close_key(key):
 def daemon_config_warnings(config):
     """Settings dockerd accepts but the admin should hear about."""
     warnings = [
-        "daemon option %r is unknown to labstack (dockerd 20.10-27 refuses unknown options; "
+        "daemon option %r is unknown to labstack (dockerd 20.10-29 refuses unknown options; "
         "newer releases may know it)" % key
         for key in sorted(config)
         if key not in KNOWN_DAEMON_KEYS and not _close_key(key)
@@ -215,6 +264,7 @@ def validate_daemon_config(config):
                     'log-opts.%s: dockerd takes log options as strings only (write "%s")'
                     % (opt, json.dumps(value).strip('"'))
                 )
+        problems.extend(_log_opts_problems(config.get("log-driver", "json-file"), log_opts))
     for i, pool in enumerate(config.get("default-address-pools") or []):
         if not (isinstance(pool, dict) and "base" in pool and "size" in pool):
             problems.append(
@@ -229,6 +279,68 @@ def validate_daemon_config(config):
 
 
 _JSON_NAMES = {str: "string", bool: "boolean", dict: "object", list: "list", int: "number"}
+
+# dockerd reads sizes with go-units: a number, an optional unit (k, m, g, ...), optional i/b.
+_SIZE_RE = re.compile(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+
+
+def _log_opts_problems(driver, log_opts):
+    """max-size/max-file in a form dockerd refuses at start, or with a driver that refuses them."""
+    problems = []
+    if driver in _LOG_DRIVERS_WITHOUT_ROTATION:
+        for opt in _ROTATION_OPTS:
+            if opt in log_opts:
+                problems.append(
+                    "log-opts.%s: log-driver %s does not take it (only json-file and local "
+                    "rotate logs); dockerd would refuse to start" % (opt, driver)
+                )
+        return problems
+    size = log_opts.get("max-size")
+    if isinstance(size, str):
+        match = _SIZE_RE.match(size)
+        if not match or float(match.group(1)) <= 0:
+            problems.append(
+                'log-opts.max-size: %r is not a positive size (write e.g. "10m", "1g")' % size
+            )
+    files = log_opts.get("max-file")
+    if isinstance(files, str) and not (files.isdigit() and int(files) >= 1):
+        problems.append(
+            'log-opts.max-file: %r is not a whole number of files, 1 or more (write e.g. "3")'
+            % files
+        )
+    return problems
+
+
+# Options a running dockerd takes on SIGHUP ("systemctl reload docker") without a restart
+# (dockerd reference, "Configuration reload behavior"). Any other change needs a restart.
+RELOADABLE_KEYS = frozenset(
+    [
+        "authorization-plugins",
+        "debug",
+        "default-runtime",
+        "features",
+        "insecure-registries",
+        "labels",
+        "live-restore",
+        "max-concurrent-downloads",
+        "max-concurrent-uploads",
+        "max-download-attempts",
+        "registry-mirrors",
+        "runtimes",
+        "shutdown-timeout",
+    ]
+)
+
+
+def changed_keys(before, after):
+    """The top-level daemon.json keys whose value differs between two configurations."""
+    before, after = before or {}, after or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def restart_needed(keys):
+    """Whether changing ``keys`` needs a dockerd restart (a reload is enough otherwise)."""
+    return any(key not in RELOADABLE_KEYS for key in keys)
 
 
 def _pool_problems(pool):
@@ -251,7 +363,7 @@ def log_rotation_warnings(config):
     """Warn when the logs of containers can fill the disk."""
     driver = config.get("log-driver", "json-file")
     opts = config.get("log-opts") or {}
-    if driver in _LOG_DRIVERS_WITH_ROTATION and "max-size" not in opts and driver == "json-file":
+    if driver == "json-file" and "max-size" not in opts:
         return ["log-driver json-file without log-opts.max-size: container logs grow without end"]
     return []
 
@@ -459,16 +571,48 @@ def strip_mountflags_slave(text):
     return new_text, removed, not meaningful
 
 
-def propagation_problems(mount_flags, live_restore):
-    """Refuse MountFlags=slave with live-restore (breaks ``docker exec`` after a restart)."""
-    if mount_flags == "slave" and live_restore:
-        return [
-            "MountFlags=slave together with live-restore: after a daemon restart, "
-            "'docker exec' into surviving containers fails (seen on RHEL 7.4), and volumes "
-            "with rshared propagation cannot be mounted. Remove MountFlags=slave from the "
-            "docker unit or set live-restore to false"
-        ]
-    return []
+def effective_setting_source(units, section, key):
+    """``(value, path)`` of the last ``section.key`` over ``[(path, text)]`` in systemd's order.
+
+    ``(None, None)`` when it is unset or reset by an empty assignment.
+    """
+    value, source = None, None
+    for path, text in units:
+        for sec, k, v in split_unit_sections(text):
+            if sec == section and k == key:
+                value, source = (v or None), (path if v else None)
+    return value, source
+
+
+# MountFlags that give dockerd a mount namespace of its own (container mounts hidden from the
+# host, rshared volumes broken, 'docker exec' broken after a live-restore restart).
+_PRIVATE_MOUNT_FLAGS = ("slave", "private")
+
+
+def propagation_problems(mount_flags, live_restore, source=None):
+    """Refuse an effective MountFlags=slave/private that is left after the role's own edits.
+
+    The role overrides a vendor unit's slave with its 50- drop-in and removes slave from the
+    admin's drop-ins, so what is left is set where the role may not edit (``source``: a drop-in
+    under /run or /usr/lib sorting after the role's). Refused whether or not live-restore is on.
+    """
+    if mount_flags not in _PRIVATE_MOUNT_FLAGS:
+        return []
+    where = "set in %s, which labstack may not edit" % source if source else "set in the unit"
+    return [
+        "MountFlags=%s would stay in effect for dockerd (%s): it gives dockerd its own mount "
+        "namespace, hides container mounts from the host (the 'device or resource busy' "
+        "removals), breaks rshared volumes and, with live-restore%s, 'docker exec' into "
+        "surviving containers after a daemon restart. Remove the MountFlags line from %s (or "
+        "give that drop-in a name that sorts before 50-labstack-mount-propagation.conf), "
+        "then rerun"
+        % (
+            mount_flags,
+            where,
+            " (on here)" if live_restore else "",
+            source or "the docker unit",
+        )
+    ]
 
 
 # --- kernel and sysctl -----------------------------------------------------------------------
@@ -612,11 +756,13 @@ def existing_drivers(data_root_entries):
     return sorted(name for name in data_root_entries if name in known)
 
 
-def storage_change_problems(current, wanted, allow_migration):
+def storage_change_problems(current, wanted, allow_migration, resolve=None):
     """Refuse a storage-driver change or data-root move that would orphan containers/images.
 
     ``current``: what the host uses now: ``{"storage-driver", "data-root", "containers",
     "images"}`` (counts; None when unknown). ``wanted``: ``{"storage-driver", "data-root"}``.
+    ``resolve`` (e.g. ``os.path.realpath``) maps both data-roots to what they point at: dockerd
+    reports a symlinked /var/lib/docker by its target, which is no move.
     """
     if not current:
         return []
@@ -629,7 +775,10 @@ def storage_change_problems(current, wanted, allow_migration):
         changes.append("storage-driver %s -> %s" % (old_driver, new_driver))
     old_root = (current.get("data-root") or "").rstrip("/")
     new_root = (wanted.get("data-root") or "").rstrip("/")
-    if old_root and new_root and old_root != new_root:
+    same = old_root == new_root
+    if resolve and old_root and new_root and not same:
+        same = resolve(old_root).rstrip("/") == resolve(new_root).rstrip("/")
+    if old_root and new_root and not same:
         changes.append("data-root %s -> %s" % (old_root, new_root))
     if not changes or allow_migration:
         return []

@@ -13,7 +13,10 @@ description:
     daemon) exactly as it was.
   - Compares by content, not by formatting: an equal configuration is no change (no restart).
   - When it replaces the file it keeps the previous one as I(backup_path), so a daemon that
-    does not come back can be rolled back.
+    does not come back can be rolled back. When there was no file before, a stale
+    I(backup_path) from an earlier run is removed, so a rollback can never restore it.
+  - Says which top-level keys changed and whether that needs a dockerd restart or only a
+    reload (SIGHUP; e.g. C(live-restore), C(debug), C(registry-mirrors)).
 options:
   path:
     description: The daemon.json to manage.
@@ -66,6 +69,22 @@ backup:
   returned: changed
   type: str
   sample: /etc/docker/daemon.json.labstack-previous
+created:
+  description: Whether there was no daemon.json before (a rollback then removes the file).
+  returned: success
+  type: bool
+  sample: false
+changed_keys:
+  description: The top-level keys whose value changes.
+  returned: success
+  type: list
+  elements: str
+  sample: [live-restore, log-opts]
+restart_needed:
+  description: Whether the change needs a dockerd restart; false when a reload applies it all.
+  returned: success
+  type: bool
+  sample: true
 """
 
 import os
@@ -74,10 +93,12 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_engine import (
+    changed_keys,
     daemon_config_warnings,
     flag_conflicts,
     parse_daemon_json,
     render_daemon_json,
+    restart_needed,
     validate_daemon_config,
 )
 
@@ -115,7 +136,16 @@ def main():
     changed = previous != config
     for warning in daemon_config_warnings(config):
         module.warn(warning)
-    result = dict(changed=changed, config=config, previous=previous or {})
+    keys = changed_keys(previous, config) if changed else []
+    result = dict(
+        changed=changed,
+        config=config,
+        previous=previous or {},
+        created=before_text is None,
+        changed_keys=keys,
+        # A file that held invalid JSON: dockerd runs on defaults, restart to be sure.
+        restart_needed=changed and (previous is None or restart_needed(keys)),
+    )
     if changed:
         result["diff"] = {
             "before": before_text or "",
@@ -129,6 +159,8 @@ def main():
             if before_text is not None and backup:
                 shutil.copy2(path, backup)
                 result["backup"] = backup
+            elif backup and os.path.exists(backup):
+                os.unlink(backup)
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=".daemon.json.")
             with os.fdopen(fd, "w") as handle:
                 handle.write(after_text)

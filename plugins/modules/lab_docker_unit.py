@@ -12,6 +12,11 @@ description:
   - Removes C(MountFlags=slave) from the admin's drop-ins (under I(editable_dirs)), the whole
     file when nothing else is in it, only that line otherwise, and says so for each file.
   - Returns the effective C(ExecStart) (for flag/daemon.json conflict checks) and C(MountFlags).
+  - Refuses an effective C(MountFlags=slave) or C(private) that is left after its own edits
+    (set in a drop-in it may not edit, e.g. under C(/run), sorting after the role's drop-in),
+    naming the file, whether live-restore is on or not.
+  - With I(assume_dropins) and check mode, it judges the unit as it will be once the role has
+    written its own drop-ins, so the role can refuse a bad combination before touching a file.
 options:
   unit:
     description: The unit name.
@@ -29,10 +34,15 @@ options:
     elements: path
     default: [/etc/systemd/system]
   live_restore:
-    description: Whether daemon.json enables live-restore; refused together with an effective
-      C(MountFlags=slave) (one the module cannot remove, e.g. in the vendor unit).
+    description: Whether daemon.json enables live-restore (named in the refusal of an
+      effective C(MountFlags=slave), which is refused either way).
     type: bool
     default: false
+  assume_dropins:
+    description: Drop-ins (file name to content) to judge as if they were already written in
+      the first of I(editable_dirs); they are never written by this module.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -61,6 +71,11 @@ mount_flags:
   returned: always
   type: str
   sample: shared
+found:
+  description: Whether the unit file exists (false before the package is installed).
+  returned: always
+  type: bool
+  sample: true
 files:
   description: The unit file and drop-ins read, in systemd's order.
   returned: always
@@ -83,7 +98,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_engine import (
     effective_exec_start,
-    effective_setting,
+    effective_setting_source,
     environment_files,
     parse_environment_file,
     propagation_problems,
@@ -110,6 +125,24 @@ def unit_files(unit, unit_dirs):
     return ([main] if main else []) + [dropins[name] for name in sorted(dropins)]
 
 
+def with_assumed(files, unit, editable_dirs, assumed):
+    """[(path, text)] in systemd's order, with the assumed drop-ins put in (or over) their place."""
+    units = [(path, None) for path in files]
+    if not assumed or not editable_dirs:
+        return units
+    dropin_dir = os.path.join(editable_dirs[0], unit + ".d")
+    by_name = {}
+    main = []
+    for path, text in units:
+        if path.endswith(".conf") and os.path.basename(os.path.dirname(path)) == unit + ".d":
+            by_name[os.path.basename(path)] = (path, text)
+        else:
+            main.append((path, text))
+    for name, content in assumed.items():
+        by_name[name] = (os.path.join(dropin_dir, name), content)
+    return main + [by_name[name] for name in sorted(by_name)]
+
+
 def read(path):
     with open(path) as handle:
         return handle.read()
@@ -132,6 +165,7 @@ def main():
             ),
             editable_dirs=dict(type="list", elements="path", default=["/etc/systemd/system"]),
             live_restore=dict(type="bool", default=False),
+            assume_dropins=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -140,10 +174,14 @@ def main():
         os.path.join(d, params["unit"] + ".d") + os.sep for d in params["editable_dirs"]
     )
     files = unit_files(params["unit"], params["unit_dirs"])
-    texts, removed, edited, diffs = [], [], [], []
-    for path in files:
-        text = read(path)
-        if path.startswith(editable):
+    found = bool(files) and not files[0].endswith(".conf")
+    units = with_assumed(
+        files, params["unit"], params["editable_dirs"], params["assume_dropins"] or {}
+    )
+    texts, kept, removed, edited, diffs = [], [], [], [], []
+    for path, assumed in units:
+        text = read(path) if assumed is None else assumed
+        if assumed is None and path.startswith(editable):
             new_text, dropped, empty = strip_mountflags_slave(text)
             if dropped:
                 diffs.append(
@@ -166,6 +204,7 @@ def main():
                     module.atomic_move(path + ".labstack-tmp", path)
                 text = new_text
         texts.append(text)
+        kept.append((path, text))
     for path in removed:
         module.warn(
             "removed %s: it set MountFlags=slave for dockerd, which breaks rshared volumes and, "
@@ -182,14 +221,15 @@ def main():
             env.update(parse_environment_file(read(env_path)))
         elif not optional:
             module.warn("%s: EnvironmentFile %s is missing" % (params["unit"], env_path))
-    mount_flags = effective_setting(texts, "Service", "MountFlags")
-    problems = propagation_problems(mount_flags, params["live_restore"])
+    mount_flags, source = effective_setting_source(kept, "Service", "MountFlags")
+    problems = propagation_problems(mount_flags, params["live_restore"], source)
     if problems:
         module.fail_json(msg="; ".join(problems), files=files, mount_flags=mount_flags)
     module.exit_json(
         changed=bool(removed or edited),
         exec_start=effective_exec_start(texts, env),
         mount_flags=mount_flags,
+        found=found,
         files=[p for p in files if p not in removed],
         removed=removed,
         edited=edited,

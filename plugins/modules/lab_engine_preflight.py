@@ -6,12 +6,14 @@ DOCUMENTATION = r"""
 module: lab_engine_preflight
 short_description: Check a Docker host before anything is installed or configured
 description:
-  - Merges the admin's daemon options over the safe defaults (a C(null) value drops a default)
-    and validates the result.
+  - Merges the admin's daemon options over the safe defaults (a C(null) value drops a default;
+    the default max-size/max-file log-opts are dropped for a log-driver other than json-file
+    or local, which would refuse them) and validates the result.
   - Checks that the file system under data-root can hold overlay2 layers (d_type; xfs needs
     ftype=1; not overlayfs itself), with how to fix it.
   - Refuses a storage-driver change or a data-root move while containers or images exist
-    (they would be orphaned), unless I(allow_storage_migration).
+    (they would be orphaned), unless I(allow_storage_migration). Data-roots are compared by
+    their real paths (a symlinked /var/lib/docker is no move).
   - Warns on kernels older than 3.19 without C(fs.may_detach_mounts).
   - Changes nothing; safe under C(--check). Fails with one line per problem.
 options:
@@ -109,9 +111,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_engine import (
     backing_fs_problems,
     backing_fs_warnings,
+    daemon_config,
     existing_drivers,
     kernel_warnings,
-    merge_options,
     mount_of,
     parse_daemon_json,
     parse_mountinfo,
@@ -185,7 +187,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    config = merge_options(params["defaults"], params["options"])
+    config = daemon_config(params["defaults"], params["options"])
     problems = validate_daemon_config(config)
     warnings = []
 
@@ -206,7 +208,9 @@ def main():
 
     current = current_engine(module, params["daemon_json"])
     wanted = {"storage-driver": driver, "data-root": data_root}
-    problems += storage_change_problems(current, wanted, params["allow_storage_migration"])
+    problems += storage_change_problems(
+        current, wanted, params["allow_storage_migration"], resolve=os.path.realpath
+    )
 
     kernel = params["kernel_release"] or os.uname().release
     may_detach = os.path.exists(os.path.join(params["proc_sys"], "fs", "may_detach_mounts"))

@@ -11,12 +11,16 @@ import sys
 
 import pytest
 from ansible.module_utils.labstack_engine import (
+    RELOADABLE_KEYS,
     backing_fs_problems,
     build_report,
+    changed_keys,
+    daemon_config,
     daemon_config_warnings,
     dockerd_flag_keys,
     effective_exec_start,
     effective_setting,
+    effective_setting_source,
     environment_files,
     existing_drivers,
     flag_conflicts,
@@ -31,6 +35,7 @@ from ansible.module_utils.labstack_engine import (
     plan_sysctl,
     propagation_problems,
     render_daemon_json,
+    restart_needed,
     storage_change_problems,
     strip_mountflags_slave,
     validate_daemon_config,
@@ -142,10 +147,102 @@ def test_risky_but_accepted_settings_are_warned_about():
     ]
     warnings = daemon_config_warnings(merge_options(DEFAULTS, {"future-option": 1}))
     assert warnings == [
-        "daemon option 'future-option' is unknown to labstack (dockerd 20.10-27 refuses unknown "
+        "daemon option 'future-option' is unknown to labstack (dockerd 20.10-29 refuses unknown "
         "options; newer releases may know it)"
     ]
     assert validate_daemon_config(merge_options(DEFAULTS, {"future-option": 1})) == []
+
+
+# --- log drivers without rotation (item 7) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", ["journald", "syslog", "gelf", "none", "loki"])
+def test_other_log_driver_drops_the_default_rotation_opts(driver):
+    config = daemon_config(DEFAULTS, {"log-driver": driver})
+    assert config["log-driver"] == driver
+    assert "log-opts" not in config
+    assert validate_daemon_config(config) == []
+
+
+def test_other_log_driver_keeps_only_the_admins_own_log_opts():
+    config = daemon_config(
+        DEFAULTS, {"log-driver": "syslog", "log-opts": {"syslog-address": "udp://10.0.0.1:514"}}
+    )
+    assert config["log-opts"] == {"syslog-address": "udp://10.0.0.1:514"}
+    assert validate_daemon_config(config) == []
+
+
+@pytest.mark.parametrize("driver", ["json-file", "local"])
+def test_rotating_log_drivers_keep_the_defaults(driver):
+    config = daemon_config(DEFAULTS, {"log-driver": driver, "log-opts": {"max-size": "50m"}})
+    assert config["log-opts"] == {"max-size": "50m", "max-file": "3"}
+    assert daemon_config(DEFAULTS, {}) == merge_options(DEFAULTS, {})
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"log-opts": {"max-size": "10 megabytes"}}, "'10 megabytes' is not a positive size"),
+        ({"log-opts": {"max-size": "ten"}}, "log-opts.max-size: 'ten' is not a positive size"),
+        ({"log-opts": {"max-size": "0"}}, "log-opts.max-size: '0' is not a positive size"),
+        ({"log-opts": {"max-file": "0"}}, "log-opts.max-file: '0' is not a whole number"),
+        ({"log-opts": {"max-file": "3.5"}}, "log-opts.max-file: '3.5' is not a whole number"),
+        (
+            {"log-driver": "journald", "log-opts": {"max-size": "10m"}},
+            "log-opts.max-size: log-driver journald does not take it",
+        ),
+    ],
+)
+def test_log_rotation_values_dockerd_refuses_are_named(options, fragment):
+    problems = validate_daemon_config(daemon_config(DEFAULTS, options))
+    assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("size", ["10m", "1g", "512k", "1.5m", "100", "20MiB", "2 g"])
+def test_log_rotation_sizes_dockerd_takes(size):
+    assert validate_daemon_config(daemon_config(DEFAULTS, {"log-opts": {"max-size": size}})) == []
+
+
+# --- keys of newer dockerd releases (item 11) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"host-gateway-ips": ["172.17.0.1", "fd00::1"]},
+        {"firewall-backend": "nftables"},
+        {"allow-direct-routing": False},
+        {"ip-forward-no-drop": True},
+        {"bridge-accept-fwmark": "0x1/0x1"},
+        {"nri-opts": {"enable": True}},
+        {"host-gateway-ip": "172.17.0.1"},
+    ],
+)
+def test_docker_28_and_29_keys_are_known(options):
+    config = merge_options(DEFAULTS, options)
+    assert validate_daemon_config(config) == []
+    assert daemon_config_warnings(config) == []
+
+
+def test_new_keys_still_catch_misspellings():
+    problems = validate_daemon_config(merge_options(DEFAULTS, {"firewal-backend": "nftables"}))
+    assert problems == [
+        "firewal-backend: not a dockerd option (did you mean firewall-backend?); dockerd would "
+        "refuse to start"
+    ]
+
+
+# --- reload or restart (item 4) --------------------------------------------------------------
+
+
+def test_live_restore_alone_is_reloaded_not_restarted():
+    before = merge_options(DEFAULTS, {"live-restore": False})
+    assert changed_keys(before, DEFAULTS) == ["live-restore"]
+    assert not restart_needed(["live-restore"])
+    assert not restart_needed(["debug", "registry-mirrors"])
+    assert restart_needed(["live-restore", "log-opts"])
+    assert changed_keys({}, {"debug": True}) == ["debug"]
+    assert "live-restore" in RELOADABLE_KEYS and "storage-driver" not in RELOADABLE_KEYS
 
 
 # --- case 3: hosts vs -H fd:// ---------------------------------------------------------------
@@ -247,13 +344,20 @@ def test_case2_effective_mountflags_follow_drop_in_order():
 
 @pytest.mark.parametrize(
     ("flags", "live_restore", "refused"),
-    [("slave", True, True), ("slave", False, False), ("shared", True, False), (None, True, False)],
+    [
+        ("slave", True, True),
+        # A slave the role cannot remove is refused with live-restore off too.
+        ("slave", False, True),
+        ("private", False, True),
+        ("shared", True, False),
+        (None, True, False),
+    ],
 )
-def test_case2_slave_with_live_restore_is_refused(flags, live_restore, refused):
+def test_case2_slave_or_private_left_in_effect_is_refused(flags, live_restore, refused):
     problems = propagation_problems(flags, live_restore)
     assert bool(problems) is refused
     if refused:
-        assert "MountFlags=slave" in problems[0] and "live-restore" in problems[0]
+        assert "MountFlags=%s" % flags in problems[0] and "live-restore" in problems[0]
 
 
 # --- case 1: fs.may_detach_mounts ------------------------------------------------------------
@@ -470,6 +574,23 @@ def test_storage_changes_that_orphan_data_are_refused(current, wanted, allow, fr
         assert "docker_engine_allow_storage_migration" in problems[0]
 
 
+def test_symlinked_data_root_is_no_move(tmp_path):
+    """dockerd reports /var/lib/docker -> /srv/docker as /srv/docker: same directory, no move."""
+    target = tmp_path / "srv-docker"
+    target.mkdir()
+    link = tmp_path / "var-lib-docker"
+    link.symlink_to(target)
+    current = {"storage-driver": "overlay2", "data-root": str(target), "containers": 3, "images": 2}
+    wanted = {"storage-driver": "overlay2", "data-root": str(link)}
+    assert storage_change_problems(current, wanted, False, resolve=os.path.realpath) == []
+    # Without resolving it looks like a move (the audit's bug), and a real move is still refused.
+    assert storage_change_problems(current, wanted, False)
+    (tmp_path / "elsewhere").mkdir()
+    moved = {"storage-driver": "overlay2", "data-root": str(tmp_path / "elsewhere")}
+    problems = storage_change_problems(current, moved, False, resolve=os.path.realpath)
+    assert problems and "data-root" in problems[0]
+
+
 def test_existing_drivers_from_data_root_entries():
     entries = ["containers", "devicemapper", "image", "overlay2", "volumes", "tmp"]
     assert existing_drivers(entries) == ["devicemapper", "overlay2"]
@@ -543,6 +664,30 @@ def test_case4_module_writes_keeps_previous_then_is_idempotent(tmp_path):
     assert not run_module(tmp_path, "lab_daemon_config", params)["changed"]
 
 
+def test_module_says_which_keys_changed_and_whether_a_reload_is_enough(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text(render_daemon_json(merge_options(DEFAULTS, {"live-restore": False})))
+    params = {"path": str(path), "config": DEFAULTS, "backup_path": str(tmp_path / "previous")}
+    result = run_module(tmp_path, "lab_daemon_config", params, check=True)
+    assert result["changed_keys"] == ["live-restore"] and result["restart_needed"] is False
+    assert result["created"] is False
+    params["config"] = merge_options(DEFAULTS, {"log-opts": {"max-size": "20m"}})
+    result = run_module(tmp_path, "lab_daemon_config", params, check=True)
+    assert result["changed_keys"] == ["live-restore", "log-opts"] and result["restart_needed"]
+
+
+def test_first_write_removes_a_stale_backup_so_no_rollback_restores_it(tmp_path):
+    path = tmp_path / "daemon.json"
+    stale = tmp_path / "previous"
+    stale.write_text('{"storage-driver": "devicemapper"}\n')
+    params = {"path": str(path), "config": DEFAULTS, "backup_path": str(stale)}
+    result = run_module(tmp_path, "lab_daemon_config", params)
+    assert result["changed"] and result["created"] and result["restart_needed"]
+    assert "backup" not in result
+    assert not stale.exists()
+    assert json.loads(path.read_text()) == DEFAULTS
+
+
 def test_module_treats_reformatted_equal_json_as_unchanged(tmp_path):
     path = tmp_path / "daemon.json"
     path.write_text(json.dumps(DEFAULTS))  # one line, other key order
@@ -593,4 +738,55 @@ def test_case2_module_refuses_slave_it_may_not_edit_with_live_restore(tmp_path):
     result = run_module(tmp_path, "lab_docker_unit", params)
     assert result["failed"] and "MountFlags=slave" in result["msg"]
     params["live_restore"] = False
-    assert run_module(tmp_path, "lab_docker_unit", params)["mount_flags"] == "slave"
+    result = run_module(tmp_path, "lab_docker_unit", params)
+    assert result["failed"] and str(lib / "docker.service") in result["msg"]
+
+
+@pytest.mark.parametrize("name", ["60-vendor-slave.conf", "zz-slave.conf"])
+def test_item9_slave_drop_in_under_run_after_the_roles_is_refused_naming_it(tmp_path, name):
+    """live-restore off: a slave the role may not remove is still refused, naming the file."""
+    etc, run, lib = tmp_path / "etc", tmp_path / "run", tmp_path / "lib"
+    (run / "docker.service.d").mkdir(parents=True)
+    lib.mkdir()
+    (lib / "docker.service").write_text(DEBIAN_UNIT.replace("-/etc/default/docker", "-/none"))
+    (run / "docker.service.d" / name).write_text("[Service]\nMountFlags=slave\n")
+    params = {
+        "unit_dirs": [str(etc), str(run), str(lib)],
+        "editable_dirs": [str(etc)],
+        "live_restore": False,
+        "assume_dropins": {"50-labstack-mount-propagation.conf": "[Service]\nMountFlags=shared\n"},
+    }
+    result = run_module(tmp_path, "lab_docker_unit", params, check=True)
+    assert result["failed"]
+    assert str(run / "docker.service.d" / name) in result["msg"]
+    assert "MountFlags=slave" in result["msg"]
+    assert (run / "docker.service.d" / name).exists()
+
+
+def test_item9_slave_drop_in_sorting_before_the_roles_is_overridden(tmp_path):
+    etc, run, lib = tmp_path / "etc", tmp_path / "run", tmp_path / "lib"
+    (run / "docker.service.d").mkdir(parents=True)
+    lib.mkdir()
+    (lib / "docker.service").write_text(EL7_DOCKER_UNIT)
+    (run / "docker.service.d" / "10-slave.conf").write_text("[Service]\nMountFlags=slave\n")
+    params = {
+        "unit_dirs": [str(etc), str(run), str(lib)],
+        "editable_dirs": [str(etc)],
+        "live_restore": True,
+        "assume_dropins": {"50-labstack-mount-propagation.conf": "[Service]\nMountFlags=shared\n"},
+    }
+    result = run_module(tmp_path, "lab_docker_unit", params, check=True)
+    assert not result.get("failed"), result
+    assert result["mount_flags"] == "shared" and result["found"]
+    # Nothing was written: the assumed drop-in is only judged.
+    assert not etc.exists()
+
+
+def test_effective_setting_source_names_the_last_file():
+    units = [
+        ("/lib/docker.service", EL7_DOCKER_UNIT),
+        ("/etc/d/50.conf", "[Service]\nMountFlags=shared\n"),
+    ]
+    assert effective_setting_source(units, "Service", "MountFlags") == ("shared", "/etc/d/50.conf")
+    units.append(("/run/d/60.conf", "[Service]\nMountFlags=\n"))
+    assert effective_setting_source(units, "Service", "MountFlags") == (None, None)
