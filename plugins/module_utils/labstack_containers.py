@@ -77,8 +77,22 @@ def plan(desired, observed, app, prune=True, restart=()):
     Returns a list of {"action", "name", "user", "reason"}; actions are
       ok, start, restart, create, recreate, repair (stuck: repair, then create),
       remove (user left the inventory), conflict (a foreign container holds the name).
+    A recreate or repair of a container found under another name carries "old_name".
     """
     by_name = {c["name"]: c for c in observed}
+    wanted = {spec["name"] for spec in desired}
+    # A user's container under another name (the naming scheme or the user's escaping changed)
+    # is replaced, not kept beside the new one: it still holds the user's port.
+    renamed = {}
+    for current in sorted(observed, key=lambda c: c["name"]):
+        labels = current.get("labels") or {}
+        if (
+            current["name"] not in wanted
+            and labels.get(LABEL_MANAGED) == "true"
+            and labels.get(LABEL_APP) == app
+            and labels.get(LABEL_USER)
+        ):
+            renamed.setdefault(labels[LABEL_USER], current)
     restart = set(restart)
     actions = []
     for spec in desired:
@@ -86,10 +100,16 @@ def plan(desired, observed, app, prune=True, restart=()):
         current = by_name.get(name)
         labels = (current or {}).get("labels") or {}
 
-        def act(action, reason, name=name, user=user):
-            actions.append({"action": action, "name": name, "user": user, "reason": reason})
+        def act(action, reason, name=name, user=user, **extra):
+            actions.append(
+                dict({"action": action, "name": name, "user": user, "reason": reason}, **extra)
+            )
 
-        if current is None:
+        if current is None and user in renamed:
+            old = renamed[user]
+            kind = "repair" if old["status"] in STUCK_STATES else "recreate"
+            act(kind, "renamed from %s" % old["name"], old_name=old["name"])
+        elif current is None:
             act("create", "no container yet")
         elif labels.get(LABEL_MANAGED) != "true":
             act("conflict", "a container not created by labstack already has this name")
@@ -104,11 +124,12 @@ def plan(desired, observed, app, prune=True, restart=()):
         else:
             act("ok", "up to date")
     if prune:
-        wanted = {spec["name"] for spec in desired}
+        replaced = {a["old_name"] for a in actions if a.get("old_name")}
         for current in sorted(observed, key=lambda c: c["name"]):
             labels = current.get("labels") or {}
             if (
                 current["name"] not in wanted
+                and current["name"] not in replaced
                 and labels.get(LABEL_MANAGED) == "true"
                 and labels.get(LABEL_APP) == app
             ):

@@ -104,7 +104,7 @@ UPSTREAM_RE = re.compile(
     r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?):(?P<port>\d{1,5})$"
 )
 RESERVED_PATHS = ("/healthz/",)
-SERVICE_KEYS = {"name", "path", "upstream", "description"}
+SERVICE_KEYS = {"name", "path", "upstream", "description", "strip_prefix"}
 
 
 def _name_problem(name):
@@ -174,6 +174,8 @@ def validate_services(services, url_prefix="/user"):
         description = service.get("description", "")
         if not isinstance(description, str):
             errors.append("%s: description must be a string" % where)
+        if not isinstance(service.get("strip_prefix", True), bool):
+            errors.append("%s: strip_prefix must be true or false" % where)
     return errors
 
 

@@ -239,7 +239,7 @@ class Reconciler:
             container.start()
         return container.id
 
-    def replace(self, spec, kind):
+    def replace(self, spec, kind, old_name=None):
         """Recreate a user's container so that a refused create leaves the old one running.
 
         The new container is created (not started) under a temporary name first: Docker checks
@@ -247,6 +247,7 @@ class Reconciler:
         stuck, repaired) and the new one renamed and started.
         """
         name = spec["name"]
+        old_name = old_name or name
         staging = name + ".new"  # "." never occurs in the names labstack generates
         self.remove(staging)
         try:
@@ -258,9 +259,9 @@ class Reconciler:
             ) from exc
         done = []
         if kind == "repair":
-            done = [step for r in self.repair(name) for step in r["done"]]
+            done = [step for r in self.repair(old_name) for step in r["done"]]
         else:
-            self.remove(name)
+            self.remove(old_name)
         self.client.api.rename(new_id, name)
         self.client.api.start(new_id)
         return new_id, done
@@ -389,7 +390,8 @@ def main():
             elif kind == "create":
                 ids[name] = rec.create(by_user[action["user"]], by_user[action["user"]]["hash"])
             else:  # recreate, repair
-                ids[name], done = rec.replace(by_user[action["user"]], kind)
+                ids[name], done = rec.replace(by_user[action["user"]], kind, action.get("old_name"))
+                ids.pop(action.get("old_name"), None)
                 if done:
                     action["repair"] = done
         except RefusedChange as exc:

@@ -140,6 +140,21 @@ def test_users_who_left_lose_their_container_not_their_home():
     ]
 
 
+def test_a_container_under_an_old_name_is_replaced_not_kept_beside_the_new_one():
+    # The escaping of Jane.Doe changed: her old container still holds her port, so it is
+    # replaced by the new one (created first, then the old removed), never left to be pruned
+    # after a create that Docker refuses ("port is already allocated").
+    desired = specs()
+    observed = observed_from(desired)
+    observed[2]["name"] = "workbench-jane-doe--jykingjmne"
+    actions = plan(desired, observed, "workbench")
+    assert [a["action"] for a in actions] == ["ok", "ok", "recreate"]
+    assert actions[2]["old_name"] == "workbench-jane-doe--jykingjmne"
+    assert actions[2]["name"] == desired[2]["name"]
+    observed[2]["status"] = "removing"
+    assert plan(desired, observed, "workbench")[2]["action"] == "repair"
+
+
 def test_other_apps_and_foreign_containers_are_never_pruned():
     desired = specs()
     others = observed_from(desired)
