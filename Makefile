@@ -28,14 +28,14 @@ $(STAMPS)/host-deps: scripts/install-host-deps.sh
 	bash scripts/install-host-deps.sh
 	@touch $@
 
-$(STAMPS)/venv: requirements.txt $(STAMPS)/host-deps
-	@mkdir -p $(STAMPS)
+# The stamp lives inside the venv: deleting or recreating .venv also forgets it.
+$(VENV)/.labstack-installed: requirements.txt $(STAMPS)/host-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
-setup: $(STAMPS)/venv  ## Install host packages and the Python venv (Ansible, Docker SDK, test tools)
+setup: $(VENV)/.labstack-installed  ## Install host packages and the Python venv (Ansible, Docker SDK, test tools)
 
 site: setup  ## Build or converge the lab described by $(INVENTORY) (default: this machine)
 	$(PLAYBOOK) site.yml $(ARGS)
