@@ -30,10 +30,13 @@ except ImportError:  # the pure functions need no SDK; the readers are only used
 
 from ansible.module_utils.labstack_mounts import (
     cgroup_of,
+    comm_of,
     command_of,
+    list_pids,
     mount_ns,
     namespaces,
     read_mounts,
+    user_ns,
 )
 
 FS_IOC_GETFLAGS = 0x80086601
@@ -168,28 +171,80 @@ def prefix_of(path, data_root):
     return root[: len(root) - len(data_root.rstrip("/"))]
 
 
-def _blocking(entry, host_peer_groups):
-    """Whether a copy of a mount in another namespace blocks the host's unmount."""
-    if entry["propagation"] == "slave":
+def _host_copies(entry, host_table, prefix):
+    """The host's mounts this entry is a copy of (same device, root and path, less a prefix)."""
+    point = entry["mount_point"]
+    if prefix and point.startswith(prefix + "/"):
+        point = point[len(prefix) :]
+    return [
+        m
+        for m in host_table
+        if m.get("dev") is not None
+        and m.get("dev") == entry.get("dev")
+        and m.get("root") == entry.get("root")
+        and m["mount_point"] == point
+    ]
+
+
+def _tags(entry):
+    return " ".join(entry.get("optional") or []) or "no propagation tags"
+
+
+def copy_status(entry, host_table, *, prefix="", container_live=True):
+    """(blocks?, label) for a copy of a container's mount in another mount namespace.
+
+    A copy receives the host's unmount only when it is a slave of (master:N), or a peer in
+    (shared:N), a peer group of the host's own mount. A master:N of some other namespace's
+    group does not. When the container is stopped and the host no longer has the mount, a copy
+    that is still there did not receive the unmount, whatever its tags say. The label names the
+    actual reason ("private", "unbindable", ...), not always "private".
+    """
+    kind = entry["propagation"]
+    if kind == "unknown":
+        return True, "untagged (mounts format, treated as private)"
+    if kind == "private":
+        return True, "private"
+    if kind == "unbindable":
+        return True, "unbindable"
+    host_table = host_table or []
+    copies = _host_copies(entry, host_table, prefix)
+    if copies:
+        peers = {m["shared"] for m in copies if m.get("shared") is not None}
+    elif not container_live:
+        return True, "left behind (%s; the host no longer has this mount)" % _tags(entry)
+    else:  # no twin found (path seen differently): any of the host's peer groups
+        peers = {m["shared"] for m in host_table if m.get("shared") is not None}
+    if entry.get("master") is not None and entry["master"] in peers:
         return False, "slave"
-    if entry["propagation"] == "shared" and entry["shared"] in host_peer_groups:
+    if entry.get("shared") is not None and entry["shared"] in peers:
         return False, "shared"
-    if entry["propagation"] == "unknown":
-        return True, "unknown (mounts format; treated as private)"
-    return True, entry["propagation"]
+    if kind == "slave":
+        return True, "slave of a peer group the host does not have (master:%s)" % entry["master"]
+    return True, "shared with a peer group the host does not have (shared:%s)" % entry["shared"]
 
 
-def find_holders(containers, ns_tables, host_ns, *, data_root=None, host_table=None, info_of=None):
+def find_holders(
+    containers,
+    ns_tables,
+    host_ns,
+    *,
+    data_root=None,
+    host_table=None,
+    info_of=None,
+    host_userns=None,
+):
     """Processes in other mount namespaces holding containers' mounts.
 
-    ns_tables  {namespace id: {"pids": [pid...], "mounts": [mount dict...]}}
-    host_ns    the reference namespace (dockerd's); its mounts are strays, not holders
-    info_of    pid → {"command", "unit", "container_id", "cgroup"} (None: pid vanished)
+    ns_tables   {namespace id: {"pids": [pid...], "mounts": [mount dict...], "table_pid": pid}}
+    host_ns     the reference namespace (dockerd's); its mounts are strays, not holders
+    host_table  the reference namespace's mounts (whose peer groups a copy must belong to)
+    info_of     pid → {"command", "unit", "container_id", "cgroup", "user", "user_ns"}
+                (None: pid vanished)
+    host_userns the reference user namespace; a holder in another one is flagged unsafe
     Returns {container id: [holder...]}; a holder is one namespace, described by its first
     live process, with every pid listed.
     """
     index = build_index(containers)
-    host_groups = {m["shared"] for m in host_table or [] if m.get("shared") is not None}
     info_of = info_of or (lambda pid: None)
     result = {}
     for ns, table in sorted(ns_tables.items()):
@@ -215,38 +270,48 @@ def find_holders(containers, ns_tables, host_ns, *, data_root=None, host_table=N
             if cid in owners:
                 continue  # the container's own processes, in its own namespace
             own_root = any(e["mount_point"] == "/" for e, _, _ in found)
-            if own_root and container.get("state") in LIVE_STATES:
+            live = container.get("state") in LIVE_STATES
+            if own_root and live:
                 continue
             pids = sorted(infos) or list(table["pids"])
             first = infos.get(pids[0], {}) if pids else {}
             owner_id = next(iter(sorted(owners)), None)
             mounts = []
             for entry, path, how in sorted(found, key=lambda f: f[0]["mount_point"]):
-                blocks, propagation = _blocking(entry, host_groups)
+                prefix = prefix_of(path, data_root)
+                blocks, propagation = copy_status(
+                    entry, host_table, prefix=prefix, container_live=live
+                )
                 mounts.append(
                     {
                         "mount_point": entry["mount_point"],
+                        "mount_id": entry.get("mount_id"),
+                        "dev": entry.get("dev"),
                         "matched": path,
                         "matched_by": how,
                         "fstype": entry["fstype"],
                         "propagation": propagation,
                         "blocking": blocks,
-                        "prefix": prefix_of(path, data_root),
+                        "prefix": prefix,
                     }
                 )
+            blocking = [m for m in mounts if m["blocking"]]
+            userns = first.get("user_ns")
             result.setdefault(cid, []).append(
                 {
                     "namespace": ns,
                     "pid": pids[0] if pids else None,
                     "pids": pids,
+                    "table_pid": table.get("table_pid", pids[0] if pids else None),
                     "command": first.get("command"),
                     "unit": first.get("unit"),
+                    "user": first.get("user"),
                     "owner_container_id": owner_id,
                     "cgroup": first.get("cgroup"),
-                    "propagation": "private"
-                    if any(m["blocking"] for m in mounts)
-                    else mounts[0]["propagation"],
-                    "blocking": any(m["blocking"] for m in mounts),
+                    "user_namespace": userns,
+                    "foreign_userns": bool(host_userns and userns and userns != host_userns),
+                    "propagation": (blocking or mounts)[0]["propagation"],
+                    "blocking": bool(blocking),
                     "runs_inside": own_root,
                     "mounts": mounts,
                 }
@@ -373,6 +438,31 @@ def find_pinned(roots, flags_of=get_flags, max_entries=200000, skip_names=("merg
     return pinned, seen, False
 
 
+# Restarting these would restart every container on the host (DESIGN: never restart dockerd).
+NEVER_RESTART = ("docker.service", "containerd.service", "docker.socket")
+
+
+def release_advice(holder):
+    """How to release one holder without a reboot, in a command an admin can run.
+
+    The owning container first (a unit seen nested inside docker-<id>.scope belongs to the
+    container's own systemd), then a host service (a user service through its user manager);
+    a scope (session-3.scope, run-*.scope) cannot be restarted, and dockerd/containerd are never
+    restarted: then the process itself has to stop.
+    """
+    stop = "stop pid %s (%s)" % (holder["pid"], holder["command"])
+    if holder.get("owner_container_id"):
+        return "docker restart %s" % (
+            holder.get("owner_container_name") or holder["owner_container_id"][:12]
+        )
+    unit = holder.get("unit")
+    if not unit or not unit.endswith(".service") or unit in NEVER_RESTART:
+        return stop
+    if holder.get("user"):
+        return "systemctl --user -M %s@ restart %s (or %s)" % (holder["user"], unit, stop)
+    return "systemctl restart %s" % unit
+
+
 def next_step(report):
     """The exact next step for one affected container, in words an admin can act on."""
     name = report["name"]
@@ -384,29 +474,28 @@ def next_step(report):
         return "Decide about pid %s (%s): %s" % (h["pid"], h["command"], unsafe_reason(h))
     restarts = []
     for h in holders:
-        if h.get("unit"):
-            restarts.append("systemctl restart %s" % h["unit"])
-        elif h.get("owner_container_name"):
-            restarts.append("docker restart %s" % h["owner_container_name"])
+        advice = release_advice(h)
+        if advice not in restarts:
+            restarts.append(advice)
     if report["state"] in LIVE_STATES:
         if not (holders or report["pinned_files"]):
             return "Nothing to do while it runs."
         parts = []
         if holders:
-            pids = ", ".join(str(h["pid"]) for h in holders)
             parts.append(
                 "nothing blocks it while it runs; before removing it, release the holder%s: %s"
-                % ("s" if len(holders) > 1 else "", "; ".join(restarts) or "stop pid %s" % pids)
+                % ("s" if len(holders) > 1 else "", "; ".join(restarts))
             )
         if report["pinned_files"]:
             parts.append(
                 "its layer has pinned files: remove them with chattr -i/-a inside the container's "
                 "layer, or stop the container and run %s" % repair
             )
-        return "; ".join(parts).capitalize() + "."
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] + "."
     step = "Run: %s" % repair
     if restarts:
-        step += " (or restart what holds it: %s)" % "; ".join(restarts)
+        step += " (or release what holds it: %s)" % "; ".join(restarts)
     return step
 
 
@@ -426,19 +515,27 @@ def unsafe_reason(holder):
                 ", or systemctl stop %s" % holder["unit"] if holder.get("unit") else "",
             )
         )
+    if holder.get("foreign_userns"):
+        return (
+            "its mount namespace belongs to another user namespace (%s), where the copies of the "
+            "host's mounts are locked: an unmount from outside fails. Safe option: stop pid %s "
+            "(%s), then run repair again"
+            % (holder.get("user_namespace"), holder["pid"], holder["command"])
+        )
     return None
 
 
-def build_reports(containers, holders, strays, pinned):
-    """One report per container (affected or not), sorted by name."""
-    by_id = {c["id"]: c for c in containers}
+def build_reports(containers, holders, strays, pinned, names=None):
+    """One report per container (affected or not), sorted by name. names: {id: name} of every
+    container on the host (a holder's owner may be a container that was not diagnosed)."""
+    names = dict(names or {})
+    names.update({c["id"]: c["name"] for c in containers})
     reports = []
     for container in sorted(containers, key=lambda c: c["name"]):
         cid = container["id"]
         container_holders = holders.get(cid, [])
         for h in container_holders:
-            owner = by_id.get(h.get("owner_container_id") or "")
-            h["owner_container_name"] = owner["name"] if owner else None
+            h["owner_container_name"] = names.get(h.get("owner_container_id") or "")
         report = {
             "name": container["name"],
             "id": cid,
@@ -519,14 +616,35 @@ def format_report(report):
 # Readers: the live host. Kept small; everything above is tested with fixtures.
 
 
-def host_namespace(proc="/proc", pid_file="/var/run/docker.pid"):
-    """(pid, mount namespace) of the reference: dockerd, else PID 1, else this process."""
-    candidates = []
+def _pid_file(pid_file):
     try:
         with open(pid_file, encoding="ascii") as handle:
-            candidates.append(int(handle.read().strip()))
+            return int(handle.read().strip())
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def dockerd_pids(proc="/proc"):
+    """Pids of every process whose comm is dockerd."""
+    return [pid for pid in list_pids(proc) if comm_of(pid, proc) == "dockerd"]
+
+
+def host_namespace(proc="/proc", pid_file="/var/run/docker.pid"):
+    """(pid, mount namespace) of the reference: dockerd, else PID 1, else this process.
+
+    The pid file is only believed when that pid is still dockerd (a stale file after a crash
+    names whatever process got the pid since). Else the dockerd process found in /proc (the one
+    in PID 1's mount namespace when there are several, e.g. Docker-in-Docker), else PID 1.
+    """
+    candidates = []
+    listed = _pid_file(pid_file)
+    if listed is not None and comm_of(listed, proc) == "dockerd":
+        candidates.append(listed)
+    else:
+        found = dockerd_pids(proc)
+        init_ns = mount_ns(1, proc)
+        found.sort(key=lambda pid: (init_ns is None or mount_ns(pid, proc) != init_ns, pid))
+        candidates += found
     candidates += [1, os.getpid()]
     for pid in candidates:
         ns = mount_ns(pid, proc)
@@ -535,38 +653,94 @@ def host_namespace(proc="/proc", pid_file="/var/run/docker.pid"):
     return os.getpid(), None
 
 
+def host_user_namespace(host_pid, proc="/proc"):
+    """The reference user namespace: PID 1's, else the reference process's, else ours."""
+    for pid in (1, host_pid, "self"):
+        ns = user_ns(pid, proc)
+        if ns is not None:
+            return ns
+    return None
+
+
 def process_info(pid, proc="/proc"):
     command = command_of(pid, proc)
     if command is None:
         return None
     info = cgroup_of(pid, proc)
     info["command"] = command
+    info["user_ns"] = user_ns(pid, proc)
     return info
 
 
 def scan_namespaces(proc="/proc"):
-    """{ns: {"pids", "mounts"}}: one mount table per namespace, from its first live process."""
+    """{ns: {"pids", "mounts", "table_pid"}}: one mount table per namespace, from its first live
+    process (table_pid: the paths in the table are as that process sees them)."""
     tables = {}
     for ns, pids in namespaces(proc).items():
         for pid in pids:
             mounts = read_mounts(pid, proc)
             if mounts is not None:
-                tables[ns] = {"pids": pids, "mounts": mounts}
+                tables[ns] = {"pids": pids, "mounts": mounts, "table_pid": pid}
                 break
     return tables
 
 
-def collect_containers(client, name=None):
-    """Containers as the doctor needs them, from a docker.DockerClient; plus the data root."""
+class AmbiguousContainer(Exception):
+    """A name that is no container's name or id, but the prefix of several containers' ids."""
+
+
+def container_name(item):
+    """The name of a container in the list API (its own name, not a link alias /a/b)."""
+    names = [n.lstrip("/") for n in item.get("Names") or []]
+    plain = [n for n in names if "/" not in n]
+    return (plain or names or [item["Id"][:12]])[0]
+
+
+def resolve_container(listed, name):
+    """The one container `name` refers to, the way Docker resolves it; None when none does.
+
+    An exact name first, then an exact full id, then an id prefix only if exactly one id starts
+    with it. Raises AmbiguousContainer (listing them) when a prefix matches several: acting on
+    any of them would act on a container nobody named.
+    """
+    wanted = name.lstrip("/")
+    for item in listed:
+        if container_name(item) == wanted:
+            return item
+    for item in listed:
+        if item["Id"] == wanted:
+            return item
+    if not wanted or not re.fullmatch(r"[0-9a-f]+", wanted):
+        return None
+    matches = [item for item in listed if item["Id"].startswith(wanted)]
+    if len(matches) > 1:
+        raise AmbiguousContainer(
+            "%s is no container's name, and the ids of %d containers start with it: %s. Give the "
+            "container's name or a longer id."
+            % (
+                wanted,
+                len(matches),
+                ", ".join(
+                    "%s (%s)" % (container_name(m), m["Id"][:12])
+                    for m in sorted(matches, key=container_name)
+                ),
+            )
+        )
+    return matches[0] if matches else None
+
+
+def _collect(client, name=None):
+    """(containers, data root, {id: name} of every listed container)."""
     info = client.info()
     data_root = info.get("DockerRootDir") or "/var/lib/docker"
     driver = info.get("Driver")
     listed = client.api.containers(all=True)
+    names = {item["Id"]: container_name(item) for item in listed}
+    if name:
+        found = resolve_container(listed, name)
+        listed = [found] if found else []
     containers = []
     for item in listed:
-        cname = item["Names"][0].lstrip("/") if item.get("Names") else item["Id"][:12]
-        if name and name not in (cname, item["Id"]) and not item["Id"].startswith(name):
-            continue
         try:
             detail = client.api.inspect_container(item["Id"])
         except NotFound:
@@ -576,7 +750,7 @@ def collect_containers(client, name=None):
         containers.append(
             {
                 "id": item["Id"],
-                "name": cname,
+                "name": container_name(item),
                 # The list API says "removing" where inspect says "dead"; admins see the former.
                 "state": item.get("State") or state.get("Status"),
                 "status": state.get("Status"),
@@ -588,7 +762,22 @@ def collect_containers(client, name=None):
                 "mounts": detail.get("Mounts") or [],
             }
         )
+    return containers, data_root, names
+
+
+def collect_containers(client, name=None):
+    """Containers as the doctor needs them, from a docker.DockerClient; plus the data root.
+
+    With a name, only the container it refers to (resolve_container: exact name, exact id, or
+    an unambiguous id prefix)."""
+    containers, data_root, _ = _collect(client, name)
     return containers, data_root
+
+
+def walks_layer(container, name=None):
+    """Whether the pinned-file walk looks at this container's layer: the named container, or
+    one that is not running (a running container's layer can be huge and is not stuck)."""
+    return bool(name) or container.get("state") not in LIVE_STATES
 
 
 def diagnose(client, name=None, proc="/proc", max_entries=200000):
@@ -599,7 +788,7 @@ def diagnose(client, name=None, proc="/proc", max_entries=200000):
 
 def diagnose_with_containers(client, name=None, proc="/proc", max_entries=200000):
     """As diagnose, plus the container records the reports were built from."""
-    containers, data_root = collect_containers(client, name)
+    containers, data_root, names = _collect(client, name)
     ref_pid, host_ns = host_namespace(proc)
     tables = scan_namespaces(proc)
     host_table = (tables.get(host_ns) or {}).get("mounts")
@@ -612,17 +801,22 @@ def diagnose_with_containers(client, name=None, proc="/proc", max_entries=200000
         data_root=data_root,
         host_table=host_table,
         info_of=lambda pid: process_info(pid, proc),
+        host_userns=host_user_namespace(ref_pid, proc),
     )
     strays = find_strays(containers, host_table, data_root)
     pinned = {}
     truncated = []
+    walked = 0
     for container in containers:
+        if not walks_layer(container, name):
+            continue
+        walked += 1
         found, _, cut = find_pinned(own_paths(container, data_root), max_entries=max_entries)
         if found:
             pinned[container["id"]] = found
         if cut:
             truncated.append(container["name"])
-    reports = build_reports(containers, holders, strays, pinned)
+    reports = build_reports(containers, holders, strays, pinned, names)
     facts = {
         "data_root": data_root,
         "host_pid": ref_pid,
@@ -630,6 +824,7 @@ def diagnose_with_containers(client, name=None, proc="/proc", max_entries=200000
         "namespaces": len(tables),
         "processes": sum(len(t["pids"]) for t in tables.values()),
         "containers": len(containers),
+        "layers_walked": walked,
         "truncated_layers": truncated,
     }
     return reports, facts, containers

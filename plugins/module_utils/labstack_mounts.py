@@ -17,6 +17,7 @@ _OCTAL = re.compile(r"\\([0-7]{3})")
 
 # Docker's cgroup paths: /docker/<id>, /system.slice/docker-<id>.scope, .../docker/<id>/...
 _CGROUP_CONTAINER = re.compile(r"(?:^|/)(?:docker[-/])([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+_CGROUP_USER = re.compile(r"(?:^|/)user@(\d+)\.service(?:/|$)")
 _CGROUP_UNIT = re.compile(r"([^/]+\.(?:service|scope|socket|mount|swap|slice|timer))(?:/|$)")
 
 
@@ -99,8 +100,12 @@ def parse_mountinfo_line(line):
 
 
 def parse_mounts_line(line):
-    """One line of /proc/<pid>/mounts (fstab format) → dict; propagation is unknown there."""
-    fields = line.split()
+    """One line of /proc/<pid>/mounts (fstab format) → dict; propagation is unknown there.
+
+    Fields are separated by single spaces (the kernel escapes spaces inside a field as \\040 but
+    nothing else): split(" ") keeps an empty source field and a no-break space inside a path.
+    """
+    fields = line.rstrip("\n").split(" ")
     if len(fields) < 4:
         return None
     options = split_options(fields[3])
@@ -129,10 +134,14 @@ def is_mountinfo_line(line):
 
 
 def parse_mount_table(text):
-    """A whole mount table in either format (decided per line) → list of mount dicts."""
+    """A whole mount table in either format (decided per line) → list of mount dicts.
+
+    Lines end with "\\n" only: str.splitlines() would also split on \\r, \\v, \\f, \\x1c-\\x1e,
+    \\x85, \\u2028 and \\u2029, which the kernel leaves unescaped inside paths.
+    """
     mounts = []
-    for line in text.splitlines():
-        if not line.strip():
+    for line in text.split("\n"):
+        if not line.strip(" "):
             continue
         entry = parse_mountinfo_line(line) if is_mountinfo_line(line) else parse_mounts_line(line)
         if entry is not None:
@@ -140,31 +149,58 @@ def parse_mount_table(text):
     return mounts
 
 
-def unit_from_cgroup(text):
-    """/proc/<pid>/cgroup text → {"unit", "container_id", "cgroup"} (each None when absent).
+def _cgroup_rank(hierarchy, controllers):
+    """Which /proc/<pid>/cgroup line names the systemd unit: name=systemd (v1), then the v2
+    line ("0::"), then any v1 controller line (pids, memory, ...)."""
+    if "name=systemd" in controllers.split(","):
+        return 0
+    if hierarchy == "0" and controllers == "":
+        return 1
+    return 2
 
-    Works for cgroup v1 (one line per hierarchy; the name=systemd or the memory/pids line
-    names the unit) and v2 ("0::/system.slice/ntpd.service").
+
+def unit_from_cgroup(text):
+    """/proc/<pid>/cgroup text → {"unit", "container_id", "cgroup", "user"} (None when absent).
+
+    Works for cgroup v1 (one line per hierarchy; the name=systemd line names the unit, else the
+    v2 line of a hybrid host, else a controller line such as pids or memory) and v2
+    ("0::/system.slice/ntpd.service"). A unit nested inside a container's cgroup
+    (.../docker-<id>.scope/system.slice/foo.service: the container's own systemd) is not a host
+    unit: the container is the owner then and unit is None. "user" is the uid of a user unit
+    (under user@<uid>.service), else None.
     """
-    unit = container = path_seen = None
-    for line in text.splitlines():
+    container = None
+    best = None
+    for line in text.split("\n"):
         parts = line.split(":", 2)
         if len(parts) != 3:
             continue
         path = parts[2]
         if path in ("", "/"):
             continue
-        path_seen = path_seen or path
         found = _CGROUP_CONTAINER.search(path)
         if found and container is None:
             container = found.group(1)
-        if unit is None:
-            units = [u for u in _CGROUP_UNIT.findall(path) if not u.endswith(".slice")]
-            if units:
-                unit = units[-1]
-    if container and unit and unit.startswith("docker-") and container in unit:
-        unit = None
-    return {"unit": unit, "container_id": container, "cgroup": path_seen}
+        rank = _cgroup_rank(parts[0], parts[1])
+        if best is None or rank < best[0]:
+            best = (rank, path)
+    if best is None:
+        return {"unit": None, "container_id": container, "cgroup": None, "user": None}
+    path = best[1]
+    found = _CGROUP_CONTAINER.search(path)
+    outside = path[: found.start()] if found else path
+    units = [u for u in _CGROUP_UNIT.findall(outside) if not u.endswith(".slice")]
+    unit = units[-1] if units else None
+    user = _CGROUP_USER.search(outside)
+    uid = user.group(1) if user else None
+    if unit is not None and unit == "user@%s.service" % uid:
+        uid = None  # the user manager itself is a system unit
+    return {
+        "unit": unit,
+        "container_id": container,
+        "cgroup": path,
+        "user": uid if unit else None,
+    }
 
 
 def _read(path, binary=False):
@@ -174,6 +210,8 @@ def _read(path, binary=False):
             "rb" if binary else "r",
             encoding=None if binary else "utf-8",
             errors=None if binary else "surrogateescape",
+            # newline="": no universal-newline translation, a \r inside a path stays a \r.
+            newline=None if binary else "",
         ) as handle:
             return handle.read()
     except OSError as exc:
@@ -182,14 +220,35 @@ def _read(path, binary=False):
         raise
 
 
-def mount_ns(pid, proc="/proc"):
-    """Mount namespace id of a process ("mnt:[4026531840]"), None if it is gone or hidden."""
+def _ns_link(pid, kind, proc):
     try:
-        return os.readlink("%s/%s/ns/mnt" % (proc, pid))
+        return os.readlink("%s/%s/ns/%s" % (proc, pid, kind))
     except OSError as exc:
         if exc.errno in VANISHED:
             return None
         raise
+
+
+def mount_ns(pid, proc="/proc"):
+    """Mount namespace id of a process ("mnt:[4026531840]"), None if it is gone or hidden."""
+    return _ns_link(pid, "mnt", proc)
+
+
+def user_ns(pid, proc="/proc"):
+    """User namespace id of a process ("user:[4026531837]"), None if it is gone or hidden."""
+    return _ns_link(pid, "user", proc)
+
+
+def ns_inode(ns_id):
+    """ "mnt:[4026532532]" → 4026532532 (the inode of the namespace file), None if garbled."""
+    found = re.search(r"\[(\d+)\]$", ns_id or "")
+    return int(found.group(1)) if found else None
+
+
+def comm_of(pid, proc="/proc"):
+    """The kernel's short name of a process (/proc/<pid>/comm), None if it is gone."""
+    text = _read("%s/%s/comm" % (proc, pid))
+    return None if text is None else text.rstrip("\n")
 
 
 def read_mounts(pid, proc="/proc"):

@@ -16,6 +16,7 @@ from ansible.module_utils.labstack_doctor import (
     LIVE_STATES,
     PIN_FLAGS,
     STUCK_STATES,
+    AmbiguousContainer,
     APIError,
     NotFound,
     diagnose_with_containers,
@@ -25,6 +26,7 @@ from ansible.module_utils.labstack_doctor import (
     set_flags,
     unsafe_reason,
 )
+from ansible.module_utils.labstack_mounts import command_of, ns_inode, read_mounts
 
 CLONE_NEWNS = 0x00020000
 MNT_DETACH = 2
@@ -35,7 +37,17 @@ class UnsafeRepair(Exception):
 
 
 class RepairError(Exception):
-    """A step failed; nothing after it was done."""
+    """A step failed; nothing after it was done.
+
+    done      descriptions of the steps of this container that were done before the failure
+    repaired  result entries ({"name", "id", "state", "plan", "done"}) of the containers that
+              were repaired completely before this one (repair of several containers)
+    """
+
+    def __init__(self, message, done=None, repaired=None):
+        super().__init__(message)
+        self.done = list(done or [])
+        self.repaired = list(repaired or [])
 
 
 def _depth_first(mounts):
@@ -76,10 +88,14 @@ def plan_repair(report, container, data_root, host_pid, host_ns):
             steps.append(
                 {
                     "action": "unmount",
-                    "pid": holder["pid"],
+                    "pid": holder.get("table_pid") or holder["pid"],
+                    "pids": list(holder.get("pids") or []),
                     "namespace": holder["namespace"],
                     "path": mount["mount_point"],
-                    "why": "private copy held by pid %s (%s)" % (holder["pid"], holder["command"]),
+                    "mount_id": mount.get("mount_id"),
+                    "command": holder["command"],
+                    "why": "%s copy held by pid %s (%s)"
+                    % (mount.get("propagation", "private"), holder["pid"], holder["command"]),
                 }
             )
     for mount in _depth_first(report["stray_mounts"]):
@@ -89,6 +105,7 @@ def plan_repair(report, container, data_root, host_pid, host_ns):
                 "pid": host_pid,
                 "namespace": host_ns,
                 "path": mount["mount_point"],
+                "mount_id": mount.get("mount_id"),
                 "why": "stray mount in the host namespace",
             }
         )
@@ -140,15 +157,35 @@ def describe(step, planned=False):
     return "%s container %s (%s), volumes kept" % (verbs[2], step["container"], step["id"][:12])
 
 
-def umount_in_namespace(pid, path, proc="/proc"):
-    """Lazily unmount path inside the mount namespace of pid. True if something was unmounted,
-    False if it was no longer mounted or the process (and its namespace) is gone."""
-    try:
-        ns_fd = os.open("%s/%s/ns/mnt" % (proc, pid), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ESRCH):
-            return False
-        raise
+def _open_namespace(pids, namespace, proc):
+    """(pid, fd of its mount namespace) for the first pid still in the planned namespace.
+
+    The namespace is compared by the inode of the open /proc/<pid>/ns/mnt, so a pid that was
+    reused by another process (or moved to another namespace) is never acted on.
+    """
+    wanted = ns_inode(namespace) if namespace else None
+    for pid in pids:
+        try:
+            fd = os.open("%s/%s/ns/mnt" % (proc, pid), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ESRCH):
+                continue
+            raise
+        if wanted is None or os.fstat(fd).st_ino == wanted:
+            return pid, fd
+        os.close(fd)
+    return None, None
+
+
+def _in_namespace(pid, namespace, proc):
+    used, fd = _open_namespace([pid], namespace, proc)
+    if fd is not None:
+        os.close(fd)
+    return used is not None
+
+
+def _setns_umount(ns_fd, path):
+    """Lazy unmount of path after setns into ns_fd, in a forked child → (stage, errno)."""
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the forked child
@@ -166,22 +203,81 @@ def umount_in_namespace(pid, path, proc="/proc"):
             os.write(write_end, result.encode())
             os._exit(0)
     os.close(write_end)
-    os.close(ns_fd)
     try:
         answer = os.read(read_end, 64).decode() or "unknown 0"
     finally:
         os.close(read_end)
         os.waitpid(child, 0)
     stage, code = answer.split()
-    code = int(code)
-    if stage == "ok":
-        return True
-    if stage == "umount" and code in (errno.EINVAL, errno.ENOENT):
-        return False  # not (or no longer) a mount point there
-    raise RepairError(
-        "%s failed for %s in the mount namespace of pid %s: %s"
-        % (stage, path, pid, os.strerror(code) if code else "no answer from the helper")
+    return stage, int(code)
+
+
+def still_mounted(pid, path, mount_id=None, proc="/proc"):
+    """Whether path (that very mount when mount_id is known) is in pid's mount table; None if
+    the process is gone."""
+    table = read_mounts(pid, proc)
+    if table is None:
+        return None
+    return any(
+        m["mount_point"] == path and (mount_id is None or m["mount_id"] in (None, mount_id))
+        for m in table
     )
+
+
+def umount_in_namespace(pid, path, proc="/proc", *, namespace=None, mount_id=None, pids=()):
+    """Lazily unmount path inside the mount namespace of pid, then check it is gone.
+
+    namespace  the namespace the plan saw ("mnt:[N]"); a pid now elsewhere is not acted on
+    mount_id   the mount the plan saw (mountinfo id), for the check afterwards
+    pids       other processes of that namespace, used when pid has exited
+    True if something was unmounted, False if it was no longer mounted or the namespace is gone
+    (no process of it left). Raises RepairError when the mount is still there afterwards: the
+    kernel answers EINVAL for a locked mount (a namespace owned by another user namespace) and
+    ENOENT for a path it resolves elsewhere (a chrooted holder), neither means "not mounted".
+    """
+    candidates = [pid] + [p for p in pids if p != pid]
+    used, ns_fd = _open_namespace(candidates, namespace, proc)
+    if used is None:
+        return False
+    try:
+        stage, code = _setns_umount(ns_fd, path)
+    finally:
+        os.close(ns_fd)
+    command = command_of(used, proc) or "exited"
+    if stage not in ("ok", "umount"):
+        raise RepairError(
+            "%s failed for %s in the mount namespace of pid %s (%s): %s. Safe option: stop that "
+            "process (kill %s), then run repair again."
+            % (
+                stage,
+                path,
+                used,
+                command,
+                os.strerror(code) if code else "no answer from the helper",
+                used,
+            )
+        )
+    present = None
+    if _in_namespace(used, namespace, proc):
+        present = still_mounted(used, path, mount_id, proc)
+        if not _in_namespace(used, namespace, proc):
+            present = None  # the process exited (or left) while its table was read
+    if present:
+        raise RepairError(
+            "%s is still mounted in the mount namespace %s of pid %s (%s) after a lazy unmount "
+            "(%s). Safe option: stop that process (kill %s), then run repair again."
+            % (
+                path,
+                namespace or "of that process",
+                used,
+                command,
+                "it succeeded but the mount is still there"
+                if stage == "ok"
+                else "the kernel answered: %s" % os.strerror(code),
+                used,
+            )
+        )
+    return stage == "ok"
 
 
 def clear_attributes(path, roots):
@@ -195,61 +291,100 @@ def clear_attributes(path, roots):
 
 
 def execute(steps, client, roots, proc="/proc"):
-    """Run the steps in order; returns the descriptions of what was actually done."""
+    """Run the steps in order; returns the descriptions of what was actually done.
+
+    On a failure raises RepairError whose `done` lists the steps done before it."""
     done = []
     for step in steps:
-        if step["action"] == "unmount":
-            if umount_in_namespace(step["pid"], step["path"], proc):
+        try:
+            if step["action"] == "unmount":
+                if umount_in_namespace(
+                    step["pid"],
+                    step["path"],
+                    proc,
+                    namespace=step.get("namespace"),
+                    mount_id=step.get("mount_id"),
+                    pids=step.get("pids") or (),
+                ):
+                    done.append(describe(step))
+            elif step["action"] == "clear attributes":
+                if clear_attributes(step["path"], roots):
+                    done.append(describe(step))
+            else:
+                try:
+                    # v=False: anonymous volumes stay too; named volumes, binds are never removed.
+                    client.api.remove_container(step["id"], force=True, v=False)
+                except NotFound:
+                    continue
+                except APIError as exc:
+                    raise RepairError(
+                        "Docker still refuses to remove %s after the blockers were released: %s. "
+                        "Run playbooks/doctor.yml -e container=%s again to see what is left."
+                        % (step["container"], exc, step["container"])
+                    ) from exc
                 done.append(describe(step))
-        elif step["action"] == "clear attributes":
-            if clear_attributes(step["path"], roots):
-                done.append(describe(step))
-        else:
-            try:
-                # v=False: anonymous volumes stay too; named volumes and binds are never removed.
-                client.api.remove_container(step["id"], force=True, v=False)
-            except NotFound:
-                continue
-            except APIError as exc:
-                raise RepairError(
-                    "Docker still refuses to remove %s after the blockers were released: %s. "
-                    "Run playbooks/doctor.yml -e container=%s again to see what is left."
-                    % (step["container"], exc, step["container"])
-                ) from exc
-            done.append(describe(step))
+        except RepairError as exc:
+            exc.done = list(done)
+            raise
+        except OSError as exc:
+            raise RepairError("%s failed: %s" % (describe(step, planned=True), exc), done) from exc
     return done
 
 
-def repair(client, name=None, check_mode=False, proc="/proc"):
-    """Repair one named container, or every dead/removing one. Returns a result dict:
-    {"changed", "repaired": [{"name", "id", "state", "plan", "done"}], "message"}."""
-    reports, scan, found = diagnose_with_containers(client, name, proc=proc)
-    containers = {c["id"]: c for c in found}
+def _failure_message(exc, name, repaired):
+    parts = [str(exc)]
+    parts.append(
+        "Already done for %s: %s." % (name, "; ".join(exc.done))
+        if exc.done
+        else "Nothing was changed for %s." % name
+    )
+    if repaired:
+        parts.append("Repaired before this failure: %s." % ", ".join(r["name"] for r in repaired))
+    return " ".join(parts)
+
+
+def _targets(client, name, proc):
+    try:
+        reports, scan, found = diagnose_with_containers(client, name, proc=proc)
+    except AmbiguousContainer as exc:
+        raise UnsafeRepair("nothing was changed: %s" % exc) from exc
     if name:
-        targets = [r for r in reports if r["name"] == name or r["id"].startswith(name)]
-        if not targets:
-            return {
-                "changed": False,
-                "repaired": [],
-                "message": "No container named %s on this host: nothing to repair." % name,
+        return reports, scan, found  # only the container the name resolves to (or none)
+    return [r for r in reports if r["state"] in STUCK_STATES], scan, found
+
+
+def list_stuck(client, proc="/proc"):
+    """The dead and removing containers, each with the reason repair would refuse it (None when
+    it would not): what repair.yml lists when no container is named. Never raises UnsafeRepair."""
+    targets, scan, found = _targets(client, None, proc)
+    containers = {c["id"]: c for c in found}
+    listed = []
+    for report in targets:
+        refused = None
+        try:
+            plan_repair(
+                report,
+                containers[report["id"]],
+                scan["data_root"],
+                scan["host_pid"],
+                scan["host_namespace"],
+            )
+        except UnsafeRepair as exc:
+            refused = str(exc)
+        listed.append(
+            {
+                "name": report["name"],
+                "id": report["id"],
+                "state": report["state"],
+                "refused": refused,
             }
-    else:
-        targets = [r for r in reports if r["state"] in STUCK_STATES]
-        if not targets:
-            return {
-                "changed": False,
-                "repaired": [],
-                "message": "No dead or removing container on this host: nothing to repair.",
-            }
-    plans = []
-    for report in targets:  # plan everything first: an unsafe blocker stops before any change
-        container = containers.get(report["id"])
-        if container is None:
-            continue
-        steps = plan_repair(
-            report, container, scan["data_root"], scan["host_pid"], scan["host_namespace"]
         )
-        plans.append((report, container, steps))
+    return listed
+
+
+def run_plans(plans, client, data_root, check_mode=False, proc="/proc"):
+    """Carry out [(report, container, steps)] in order → result entries. On a failure raises
+    RepairError with `repaired` (the containers done before) and `done` (this one's steps)."""
     repaired = []
     for report, container, steps in plans:
         entry = {
@@ -260,8 +395,42 @@ def repair(client, name=None, check_mode=False, proc="/proc"):
             "done": [],
         }
         if not check_mode:
-            entry["done"] = execute(steps, client, own_paths(container, scan["data_root"]), proc)
+            try:
+                entry["done"] = execute(steps, client, own_paths(container, data_root), proc)
+            except RepairError as exc:
+                raise RepairError(
+                    _failure_message(exc, report["name"], repaired), exc.done, repaired
+                ) from exc
         repaired.append(entry)
+    return repaired
+
+
+def repair(client, name=None, check_mode=False, proc="/proc"):
+    """Repair one named container, or every dead/removing one. Returns a result dict:
+    {"changed", "repaired": [{"name", "id", "state", "plan", "done"}], "message"}.
+
+    The name is resolved as Docker does (exact name, exact id, unambiguous id prefix); an
+    ambiguous prefix raises UnsafeRepair before anything is changed."""
+    targets, scan, found = _targets(client, name, proc)
+    containers = {c["id"]: c for c in found}
+    if not targets:
+        return {
+            "changed": False,
+            "repaired": [],
+            "message": "No container named %s on this host: nothing to repair." % name
+            if name
+            else "No dead or removing container on this host: nothing to repair.",
+        }
+    plans = []
+    for report in targets:  # plan everything first: an unsafe blocker stops before any change
+        container = containers.get(report["id"])
+        if container is None:
+            continue
+        steps = plan_repair(
+            report, container, scan["data_root"], scan["host_pid"], scan["host_namespace"]
+        )
+        plans.append((report, container, steps))
+    repaired = run_plans(plans, client, scan["data_root"], check_mode, proc)
     return {
         "changed": bool(repaired),
         "repaired": repaired,

@@ -12,12 +12,21 @@ description:
     /host/root and with a non-default data root), stray mounts in the host's namespace under the
     layer of a container that is not running, and pinned files (immutable or append-only
     attributes) in the container's own layer; plus its state and last removal error.
-  - A slave copy of the mounts (or a shared one in the host's peer group) is listed but not
-    reported as a blocker, because it receives the host's unmount.
+  - A slave copy whose master is a peer group of the host's own mount (or a shared copy in
+    that peer group) is listed but not reported as a blocker, because it receives the host's
+    unmount. A slave of another namespace's group blocks, and so does any copy still present
+    once the container stopped and the host's mount is gone.
+  - Pinned files are looked for in the layers of containers that are not running, and in the
+    named container's whatever its state.
+  - A holder in another user namespace than PID 1's is flagged as unsafe (its copies are locked
+    and cannot be unmounted from outside); the next step is to stop that process.
   - Never changes anything; C(changed) is always false.
 options:
   container:
-    description: Only diagnose this container (name or id). Default is every container.
+    description:
+      - Only diagnose this container. Resolved as Docker does - an exact name, else an exact full
+        id, else an id prefix that exactly one container's id starts with (an ambiguous prefix
+        fails, listing the containers). Default is every container.
     type: str
   docker_host:
     description: Docker daemon address.
@@ -72,7 +81,7 @@ scan:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
-from ansible.module_utils.labstack_doctor import diagnose, format_report
+from ansible.module_utils.labstack_doctor import AmbiguousContainer, diagnose, format_report
 
 
 def main():
@@ -88,6 +97,8 @@ def main():
     client = connect(module)
     try:
         reports, scan = diagnose(client, p["container"], max_entries=p["max_layer_entries"])
+    except AmbiguousContainer as exc:
+        module.fail_json(msg=str(exc))
     except DockerException as exc:
         module.fail_json(msg="Docker did not answer the diagnosis: %s" % exc)
     affected = [r for r in reports if r["affected"]]

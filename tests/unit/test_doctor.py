@@ -6,16 +6,23 @@ import pytest
 from ansible.module_utils.labstack_doctor import (
     FS_APPEND_FL,
     FS_IMMUTABLE_FL,
+    AmbiguousContainer,
     build_reports,
+    copy_status,
     find_holders,
     find_pinned,
     find_strays,
     format_report,
     get_flags,
+    host_namespace,
     identify_path,
+    next_step,
     own_paths,
+    release_advice,
+    resolve_container,
+    walks_layer,
 )
-from ansible.module_utils.labstack_mounts import parse_mount_table
+from ansible.module_utils.labstack_mounts import parse_mount_table, parse_mountinfo_line
 from ansible.module_utils.labstack_repair import UnsafeRepair, plan_repair
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "mountinfo")
@@ -165,7 +172,9 @@ def merged_line(layer, optional):
     ("optional", "blocking", "host_groups"),
     [
         ("", True, []),
-        ("master:12", False, []),
+        ("master:12", False, [12]),
+        ("master:12", True, []),  # a slave of another namespace's group, not the host's
+        ("master:12", True, [7]),
         ("shared:12", False, [12]),
         ("shared:99", True, [12]),
     ],
@@ -334,3 +343,250 @@ def test_repair_refuses_running_containers_and_foreign_pinned_files():
     outside = report_for(dead, pinned=[{"path": "/home/alice/notes", "attributes": "i"}])
     with pytest.raises(UnsafeRepair, match="/home/alice/notes.*outside"):
         plan_repair(outside, dead, "/var/lib/docker", 1, HOST_NS)
+
+
+# --- container names: Docker's lookup, in one helper ------------------------------------------
+
+
+def listed(name, cid, *aliases):
+    return {"Id": cid, "Names": ["/" + name] + ["/%s/%s" % (a, name) for a in aliases]}
+
+
+DB_ID = "db" + "0" * 62  # an exited container whose id happens to start with "db"
+NAMED_DB = listed("db", "a" * 64)
+
+
+def test_exact_name_wins_over_an_id_prefix():
+    items = [listed("exited-one", DB_ID), NAMED_DB]
+    assert resolve_container(items, "db") is NAMED_DB
+    assert resolve_container(items, "/db") is NAMED_DB
+
+
+def test_exact_full_id_then_a_unique_prefix():
+    other = listed("other", "db" + "1" * 62)
+    items = [listed("exited-one", DB_ID), other]
+    assert resolve_container(items, DB_ID)["Id"] == DB_ID
+    assert resolve_container(items, "db0")["Id"] == DB_ID
+    assert resolve_container(items, "nope") is None
+    assert resolve_container(items, "dbx") is None  # not hex: never an id prefix
+
+
+def test_an_ambiguous_prefix_is_an_error_listing_the_containers():
+    items = [listed("exited-one", DB_ID), listed("other", "db" + "1" * 62)]
+    with pytest.raises(AmbiguousContainer, match=r"db.*2 containers.*exited-one \(db0000000000\)"):
+        resolve_container(items, "db")
+
+
+def test_a_link_alias_is_not_the_container_name():
+    items = [listed("web", "e" * 64, "proxy")]  # Names: /web, /proxy/web
+    assert resolve_container(items, "web")["Id"] == "e" * 64
+    assert resolve_container(items, "proxy/web") is None
+
+
+# --- slave vs private: the master must be one of the host mount's peer groups ------------------
+
+
+SHM = "/var/lib/docker/containers/%s/mounts/shm" % VICTIM
+
+
+def shm_line(optional, dev="0:99", mount_id=700):
+    return "%d 600 %s / %s rw %s - tmpfs shm rw" % (mount_id, dev, SHM, optional)
+
+
+def host_shm(shared=12, dev="0:99"):
+    return parse_mountinfo_line(
+        "88 45 %s / %s rw shared:%d - tmpfs shm rw,size=65536k" % (dev, SHM, shared)
+    )
+
+
+@pytest.mark.parametrize(
+    ("optional", "host", "live", "blocks", "label"),
+    [
+        ("master:12", [host_shm(12)], True, False, "slave"),
+        # The host has a shared:7 elsewhere, but its shm is in group 12: master:7 is not its peer.
+        ("master:7", [host_shm(12), host_shm(7, dev="0:5")], True, True, "master:7"),
+        ("shared:12", [host_shm(12)], True, False, "shared"),
+        ("shared:99", [host_shm(12)], True, True, "shared with a peer group the host"),
+        ("unbindable", [host_shm(12)], True, True, "unbindable"),
+        ("", [host_shm(12)], True, True, "private"),
+        # Stopped, and the host's shm is gone: a copy still there did not get the unmount.
+        ("master:12", [host_shm(7, dev="0:5")], False, True, "left behind (master:12"),
+        ("master:12", [], False, True, "left behind"),
+    ],
+)
+def test_copy_status_by_peer_group_of_the_host_mount(optional, host, live, blocks, label):
+    entry = parse_mountinfo_line(shm_line(optional).replace("  ", " "))
+    found_blocks, found_label = copy_status(entry, host, container_live=live)
+    assert found_blocks is blocks
+    assert label in found_label
+
+
+def test_mounts_format_copy_is_labelled_by_its_reason_not_private():
+    c = overlay(VICTIM, "victim", "abcd1234", state="dead")
+    table = parse_mount_table("shm %s tmpfs rw 0 0\n" % SHM)
+    holders = find_holders(
+        [c],
+        {OTHER_NS: {"pids": [5], "mounts": table}},
+        HOST_NS,
+        info_of=info({5: {"command": "ntpd", "unit": None, "container_id": None}}),
+    )
+    (holder,) = holders[VICTIM]
+    assert holder["blocking"] is True
+    assert holder["propagation"].startswith("untagged (mounts format")
+    (report,) = build_reports([c], holders, {}, {})
+    assert "untagged (mounts format, treated as private) copy of " + SHM in "\n".join(
+        format_report(report)
+    )
+
+
+def test_stopped_container_slave_copy_left_behind_is_a_holder():
+    c = overlay(VICTIM, "victim", "abcd1234", state="exited")
+    holders = find_holders(
+        [c],
+        {OTHER_NS: {"pids": [5], "mounts": parse_mount_table(shm_line("master:12"))}},
+        HOST_NS,
+        host_table=[],  # the host unmounted its shm when the container stopped
+        info_of=info({5: {"command": "sleep 1000", "unit": None, "container_id": None}}),
+    )
+    (holder,) = holders[VICTIM]
+    assert holder["blocking"] is True
+    assert holder["propagation"].startswith("left behind")
+    (report,) = build_reports([c], holders, {}, {})
+    assert report["blockers"]["holder"] == 1
+
+
+# --- holders in another user namespace ---------------------------------------------------------
+
+
+def test_holder_in_another_user_namespace_is_unsafe_with_stop_advice():
+    c = overlay(VICTIM, "victim", "abcd1234", state="exited")
+    procs = {
+        5: {"command": "sleep 1000", "unit": None, "container_id": None, "user_ns": "user:[9]"}
+    }
+    holders = find_holders(
+        [c],
+        {OTHER_NS: {"pids": [5], "mounts": parse_mount_table(shm_line(""))}},
+        HOST_NS,
+        info_of=info(procs),
+        host_userns="user:[4026531837]",
+    )
+    (holder,) = holders[VICTIM]
+    assert holder["foreign_userns"] is True
+    (report,) = build_reports([c], holders, {}, {})
+    assert "stop pid 5 (sleep 1000)" in report["next_step"]
+    assert "user:[9]" in report["next_step"]
+    with pytest.raises(UnsafeRepair, match=r"stop pid 5 \(sleep 1000\)"):
+        plan_repair(report, c, "/var/lib/docker", 16011, HOST_NS)
+    same = dict(procs[5], user_ns="user:[4026531837]")
+    again = find_holders(
+        [c],
+        {OTHER_NS: {"pids": [5], "mounts": parse_mount_table(shm_line(""))}},
+        HOST_NS,
+        info_of=info({5: same}),
+        host_userns="user:[4026531837]",
+    )
+    assert again[VICTIM][0]["foreign_userns"] is False
+
+
+# --- next step: what to restart, or which pid to stop -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "advice"),
+    [
+        (
+            {"owner_container_id": MONITOR, "owner_container_name": "monitor"},
+            "docker restart monitor",
+        ),
+        # A unit seen inside the container's scope was already dropped by unit_from_cgroup; an
+        # owner container wins over any unit.
+        (
+            {"owner_container_id": MONITOR, "owner_container_name": None, "unit": "nginx.service"},
+            "docker restart " + MONITOR[:12],
+        ),
+        ({"unit": "ntpd.service"}, "systemctl restart ntpd.service"),
+        ({"unit": "session-3.scope"}, "stop pid 42 (sleep 1000)"),
+        ({"unit": "run-r1234.scope"}, "stop pid 42 (sleep 1000)"),
+        ({"unit": "docker.service"}, "stop pid 42 (sleep 1000)"),
+        ({"unit": "containerd.service"}, "stop pid 42 (sleep 1000)"),
+        (
+            {"unit": "syncd.service", "user": "1000"},
+            "systemctl --user -M 1000@ restart syncd.service (or stop pid 42 (sleep 1000))",
+        ),
+        ({"unit": "init.scope", "user": "1000"}, "stop pid 42 (sleep 1000)"),
+        ({}, "stop pid 42 (sleep 1000)"),
+    ],
+)
+def test_release_advice(extra, advice):
+    assert release_advice(holder(42, ["/x"], **extra)) == advice
+
+
+def test_next_step_never_restarts_docker_or_a_scope():
+    for unit in ("docker.service", "containerd.service", "session-3.scope"):
+        c = overlay(VICTIM, "victim", "abcd1234", state="exited")
+        step = next_step(report_for(c, holders=[holder(42, [SHM], unit=unit)]))
+        assert "systemctl" not in step
+        assert "stop pid 42 (sleep 1000)" in step
+        live = overlay(VICTIM, "victim", "abcd1234", state="running")
+        step = next_step(report_for(live, holders=[holder(42, [SHM], unit=unit)]))
+        assert step.endswith("release the holder: stop pid 42 (sleep 1000).")
+
+
+def test_owner_named_even_when_only_one_container_was_diagnosed():
+    c = overlay(VICTIM, "victim", "abcd1234", state="exited")
+    h = holder(42, [SHM], owner_container_id=MONITOR)
+    (report,) = build_reports([c], {VICTIM: [h]}, {}, {}, names={MONITOR: "monitor"})
+    assert "docker restart monitor" in report["next_step"]
+
+
+# --- the reference namespace must be dockerd's -------------------------------------------------
+
+
+def fake_proc(tmp_path, procs):
+    for pid, (comm, ns) in procs.items():
+        (tmp_path / str(pid) / "ns").mkdir(parents=True)
+        (tmp_path / str(pid) / "comm").write_text(comm + "\n")
+        os.symlink(ns, tmp_path / str(pid) / "ns" / "mnt")
+    return str(tmp_path)
+
+
+def test_host_namespace_ignores_a_stale_pid_file(tmp_path):
+    proc = fake_proc(
+        tmp_path / "proc",
+        {1: ("init", "mnt:[1]"), 300: ("sleep", "mnt:[3]"), 400: ("dockerd", "mnt:[1]")},
+    )
+    pid_file = tmp_path / "docker.pid"
+    pid_file.write_text("300\n")  # dockerd crashed; pid 300 is now a sleep in its own namespace
+    assert host_namespace(proc, str(pid_file)) == (400, "mnt:[1]")
+    pid_file.write_text("400\n")
+    assert host_namespace(proc, str(pid_file)) == (400, "mnt:[1]")
+
+
+def test_host_namespace_prefers_the_dockerd_in_pid_1s_namespace_then_pid_1(tmp_path):
+    proc = fake_proc(
+        tmp_path / "proc",
+        {1: ("init", "mnt:[1]"), 200: ("dockerd", "mnt:[7]"), 500: ("dockerd", "mnt:[1]")},
+    )
+    assert host_namespace(proc, str(tmp_path / "missing.pid")) == (500, "mnt:[1]")
+    none = fake_proc(tmp_path / "proc2", {1: ("init", "mnt:[1]"), 9: ("sleep", "mnt:[2]")})
+    assert host_namespace(none, str(tmp_path / "missing.pid")) == (1, "mnt:[1]")
+
+
+def test_layers_walked_are_stopped_containers_or_the_named_one():
+    assert walks_layer({"state": "running"}) is False
+    assert walks_layer({"state": "running"}, "web") is True
+    for state in ("exited", "dead", "removing", "created"):
+        assert walks_layer({"state": state}) is True
+
+
+def test_repair_plan_keeps_namespace_mount_id_and_pids_for_the_check():
+    c = overlay(VICTIM, "victim", "abcd1234", state="exited")
+    h = holder(42, [SHM], pids=[42, 43])
+    h["mounts"][0]["mount_id"] = 700
+    (step, _) = plan_repair(report_for(c, holders=[h]), c, "/var/lib/docker", 16011, HOST_NS)
+    assert (step["pid"], step["pids"], step["namespace"], step["mount_id"]) == (
+        42,
+        [42, 43],
+        OTHER_NS,
+        700,
+    )

@@ -36,18 +36,55 @@ def test_backslash_is_unescaped_once():
     assert unescape("/a\\134040b") == "/a\\040b"
 
 
+# Characters the kernel does not escape but str.splitlines() / str.split() treat as breaks.
+UNESCAPED_BREAKS = "\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\u00a0\u3000\u1680"
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_escape_roundtrip_in_both_formats(seed):
     rng = random.Random(seed)
-    alphabet = "ab/ \t\n\\-_.:,=x0"
+    alphabet = "ab/ \t\n\\-_.:,=x0" + UNESCAPED_BREAKS
     for _ in range(100):
         point = "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30)))
+        source = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
         mi = parse_mountinfo_line(
-            "1 2 0:3 / %s rw master:4 - tmpfs tmpfs rw" % kernel_escape(point)
+            "1 2 0:3 / %s rw master:4 - tmpfs %s rw" % (kernel_escape(point), kernel_escape(source))
         )
-        mo = parse_mounts_line("tmpfs %s tmpfs rw 0 0" % kernel_escape(point))
+        mo = parse_mounts_line("%s %s tmpfs rw 0 0" % (kernel_escape(source), kernel_escape(point)))
         assert mi["mount_point"] == point
         assert mo["mount_point"] == point
+        assert (mi["source"], mo["source"]) == (source, source)
+        assert mo["fstype"] == "tmpfs"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_whole_tables_roundtrip_with_unescaped_break_characters(seed):
+    rng = random.Random(seed)
+    alphabet = "ab/ \t\n\\-_x" + UNESCAPED_BREAKS
+    points = [
+        "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 20))) for _ in range(30)
+    ]
+    mountinfo = "".join(
+        "%d 1 0:%d / %s rw shared:%d - tmpfs tmpfs rw\n" % (i + 10, i, kernel_escape(p), i)
+        for i, p in enumerate(points)
+    )
+    mounts = "".join("tmpfs %s tmpfs rw 0 0\n" % kernel_escape(p) for p in points)
+    assert [m["mount_point"] for m in parse_mount_table(mountinfo)] == points
+    assert [m["mount_point"] for m in parse_mount_table(mounts)] == points
+
+
+def test_empty_source_field_in_mounts_format_keeps_the_fields_in_place():
+    (entry,) = parse_mount_table(" /mnt/x tmpfs rw,nosuid 0 0\n")
+    assert (entry["source"], entry["mount_point"], entry["fstype"]) == ("", "/mnt/x", "tmpfs")
+    assert entry["options"] == {"rw": True, "nosuid": True}
+
+
+def test_read_mounts_keeps_a_carriage_return_in_a_path(tmp_path):
+    proc = make_proc(tmp_path, {30: "mnt:[1]"})
+    (tmp_path / "30" / "mountinfo").write_bytes(
+        b"1 0 0:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:2 / /mnt/a\rb\x0bc rw - tmpfs x rw\n"
+    )
+    assert [m["mount_point"] for m in read_mounts(30, proc)] == ["/", "/mnt/a\rb\x0bc"]
 
 
 @pytest.mark.parametrize(
@@ -119,12 +156,47 @@ def test_devicemapper_fixture_parses_as_mounts():
         ("0::/user.slice/user-0.slice/session-3.scope\n", "session-3.scope", None),
         ("0::/\n", None, None),
         ("", None, None),
+        # systemd inside a container: the unit is the container's, not the host's.
+        (
+            "0::/system.slice/docker-%s.scope/system.slice/nginx.service\n" % ("c" * 64),
+            None,
+            "c" * 64,
+        ),
+        ("0::/docker/%s/system.slice/cron.service\n" % ("d" * 64), None, "d" * 64),
+        # cgroup v1: the name=systemd line names the unit, whatever the controller lines say.
+        (
+            "12:pids:/system.slice/other.service\n11:memory:/\n"
+            "1:name=systemd:/system.slice/ntpd.service\n",
+            "ntpd.service",
+            None,
+        ),
+        # v1 without name=systemd: a controller line; hybrid: the 0:: line before controllers.
+        ("5:pids:/system.slice/ntpd.service\n4:cpu,cpuacct:/\n", "ntpd.service", None),
+        ("3:memory:/system.slice/a.service\n0::/system.slice/b.service\n", "b.service", None),
     ],
 )
 def test_unit_from_cgroup(text, unit, container):
     found = unit_from_cgroup(text)
     assert found["unit"] == unit
     assert found["container_id"] == container
+
+
+@pytest.mark.parametrize(
+    ("path", "unit", "user"),
+    [
+        (
+            "/user.slice/user-1000.slice/user@1000.service/app.slice/syncd.service",
+            "syncd.service",
+            "1000",
+        ),
+        ("/user.slice/user-1000.slice/user@1000.service/init.scope", "init.scope", "1000"),
+        ("/user.slice/user-1000.slice/user@1000.service", "user@1000.service", None),
+        ("/system.slice/ntpd.service", "ntpd.service", None),
+    ],
+)
+def test_user_units_carry_their_uid(path, unit, user):
+    found = unit_from_cgroup("0::%s\n" % path)
+    assert (found["unit"], found["user"]) == (unit, user)
 
 
 def make_proc(tmp_path, pids):
