@@ -68,6 +68,12 @@ options:
     type: list
     elements: str
     default: []
+  lock_timeout:
+    description:
+      - Seconds to wait for another labstack run that is reconciling this host's containers
+        (lock C(/run/lock/labstack-reconcile.lock)), before failing with its pid.
+    type: int
+    default: 600
   docker_host:
     description: Docker daemon address.
     type: str
@@ -118,6 +124,7 @@ from ansible.module_utils.labstack_containers import (
     spec_problems,
 )
 from ansible.module_utils.labstack_docker import DOCKER_HOST_OPTION, DockerException, connect
+from ansible.module_utils.labstack_locks import LockBusy, hold
 from ansible.module_utils.labstack_repair import RepairError, UnsafeRepair, repair
 
 try:
@@ -290,6 +297,9 @@ class Reconciler:
             )
 
 
+RECONCILE_LOCK = "/run/lock/labstack-reconcile.lock"
+
+
 class RefusedChange(Exception):
     """Docker refused a change for one user; nothing of theirs was removed."""
 
@@ -308,6 +318,7 @@ def main():
             prune=dict(type="bool", default=True),
             restart=dict(type="list", elements="str", default=[]),
             only=dict(type="list", elements="str", default=[]),
+            lock_timeout=dict(type="int", default=600),
             docker_host=DOCKER_HOST_OPTION,
         ),
         supports_check_mode=True,
@@ -329,6 +340,13 @@ def main():
             msg="cannot build container specs: %s. Run the preflight "
             "(site.yml does) to find the bad inventory entry." % exc
         )
+    # Two runs at once (two admins, a cron job) would both create or replace the same
+    # containers; the second waits, then finds everything up to date.
+    if not module.check_mode:
+        try:
+            module.reconcile_lock = hold(RECONCILE_LOCK, timeout=p["lock_timeout"])
+        except (LockBusy, OSError) as exc:
+            module.fail_json(msg="cannot reconcile the users' containers now: %s" % exc)
     rec = Reconciler(module, client)
     image_ids = {}
     for spec in specs:
