@@ -13,8 +13,21 @@ import time
 import uuid
 
 import pytest
-from ansible.module_utils.labstack_doctor import diagnose, get_flags
-from ansible.module_utils.labstack_repair import repair
+from ansible.module_utils.labstack_doctor import (
+    AmbiguousContainer,
+    diagnose,
+    diagnose_with_containers,
+    get_flags,
+    host_namespace,
+)
+from ansible.module_utils.labstack_repair import (
+    RepairError,
+    UnsafeRepair,
+    plan_repair,
+    repair,
+    run_plans,
+    umount_in_namespace,
+)
 
 docker = pytest.importorskip("docker")
 NotFound = docker.errors.NotFound
@@ -155,8 +168,11 @@ def test_pinned_container_is_diagnosed_and_repaired_through_the_playbooks(client
     assert printed["msg"][0].startswith("No stuck or blocked container named " + bystander.name)
 
 
-def start_in_namespace(propagation):
-    proc = subprocess.Popen(["unshare", "-m", "--propagation", propagation, "sleep", "1000"])
+def start_in_namespace(propagation, *, userns=False):
+    cmd = ["unshare", "-m", "--propagation", propagation, "sleep", "1000"]
+    if userns:  # a new user namespace too (root mapped): the copied mounts are locked in it
+        cmd[1:1] = ["-U", "-r"]
+    proc = subprocess.Popen(cmd)
     own = os.readlink("/proc/self/ns/mnt")
     for _ in range(100):
         try:
@@ -176,8 +192,8 @@ def start_in_namespace(propagation):
 def namespaced():
     started = []
 
-    def start(propagation):
-        proc, ns = start_in_namespace(propagation)
+    def start(propagation, **kwargs):
+        proc, ns = start_in_namespace(propagation, **kwargs)
         started.append(proc)
         return proc, ns
 
@@ -335,3 +351,237 @@ def test_repair_without_a_name_only_lists_the_stuck_containers(client, prefix):
         playbook("repair.yml", "-e", "container=" + prefix + "-listed")
     with pytest.raises(docker.errors.NotFound):
         client.api.inspect_container(victim.id)
+
+
+def test_a_name_never_matches_another_container_by_id_prefix(client, prefix):
+    """repair -e container=db must not remove an exited container whose id starts with db."""
+    other = client.containers.create(IMAGE, ["true"], name=prefix + "-exited")
+    named = None
+    try:
+        # A container whose *name* is the start of the other one's id (the "db" of the audit).
+        named = client.containers.create(IMAGE, ["true"], name=other.id[:6])
+        (report,) = diagnose(client, other.id[:6])[0]
+        assert report["id"] == named.id
+        result = repair(client, other.id[:6])
+        assert [r["id"] for r in result["repaired"]] == [named.id]
+        with pytest.raises(NotFound):
+            client.api.inspect_container(named.id)
+        assert client.api.inspect_container(other.id)["Name"] == "/" + prefix + "-exited"
+        # Now the prefix is nobody's name: it resolves to the one container whose id has it.
+        (report,) = diagnose(client, other.id[:6])[0]
+        assert report["id"] == other.id
+    finally:
+        if named is not None:
+            try:
+                client.api.remove_container(named.id, force=True)
+            except NotFound:
+                pass
+
+
+def test_an_ambiguous_id_prefix_is_refused_and_lists_the_containers(client, prefix):
+    made = {}
+    for i in range(40):  # until two of ours share a first id character (birthday: ~5)
+        c = client.containers.create(IMAGE, ["true"], name="%s-amb%02d" % (prefix, i))
+        if c.id[0] in made:
+            first, second = made[c.id[0]], c
+            break
+        made[c.id[0]] = c
+    else:
+        pytest.fail("no two container ids shared a first character")
+    with pytest.raises(AmbiguousContainer) as caught:
+        diagnose(client, first.id[0])
+    assert first.name in str(caught.value)
+    assert second.name in str(caught.value)
+    with pytest.raises(UnsafeRepair, match="nothing was changed"):
+        repair(client, first.id[0])
+    assert client.api.inspect_container(first.id)["Id"] == first.id
+    assert client.api.inspect_container(second.id)["Id"] == second.id
+
+
+def start_slave_of_a_private_namespace():
+    """X: a private namespace made rshared; Y: a slave of X's groups (not of the host's)."""
+    script = (
+        "mount --make-rshared / && (unshare -m --propagation slave sleep 1001 &) && exec sleep 1000"
+    )
+    outer = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
+    own = os.readlink("/proc/self/ns/mnt")
+    for _ in range(100):
+        inner = subprocess.run(
+            ["pgrep", "-xf", "sleep 1001"], capture_output=True, text=True, check=False
+        ).stdout.split()
+        try:
+            outer_ns = os.readlink("/proc/%d/ns/mnt" % outer.pid)
+            with open("/proc/%d/cmdline" % outer.pid, "rb") as handle:
+                ready = handle.read() == b"sleep\x001000\x00"
+        except OSError:
+            outer_ns, ready = own, False
+        if ready and len(inner) == 1 and outer_ns != own:
+            inner_pid = int(inner[0])
+            if os.readlink("/proc/%d/ns/mnt" % inner_pid) not in (own, outer_ns):
+                return outer, inner_pid
+        time.sleep(0.05)
+    outer.kill()
+    raise AssertionError("nested unshare did not start")
+
+
+def test_slave_of_another_namespaces_group_blocks(client, prefix):
+    name = prefix + "-foreign-master"
+    held = run_container(client, name, ipc_mode="shareable")
+    shm = "/var/lib/docker/containers/%s/mounts/shm" % held.id
+    outer, inner = start_slave_of_a_private_namespace()
+    try:
+        with open("/proc/%d/mountinfo" % inner) as handle:
+            line = next(x for x in handle if x.split()[4] == shm)
+        assert " master:" in line  # a slave copy by its tags...
+        (report,) = diagnose(client, name)[0]
+        by_pid = {h["pid"]: h for h in report["holders"]}
+        assert set(by_pid) == {outer.pid, inner}  # ...but of X's group: it blocks too
+        # X made its copies shared, in groups of its own: labelled by that, not "private".
+        assert by_pid[outer.pid]["propagation"].startswith("shared with a peer group the host")
+        assert by_pid[inner]["propagation"].startswith("slave of a peer group the host does not")
+        assert report["slave_copies"] == []
+
+        held.stop(timeout=1)
+        (stopped,) = diagnose(client, name)[0]
+        by_pid = {h["pid"]: h for h in stopped["holders"]}
+        assert set(by_pid) == {outer.pid, inner}
+        assert [m["mount_point"] for m in by_pid[inner]["mounts"]] == [shm]
+        # Repair unmounts in both; whichever goes first, the check afterwards finds it gone.
+        result = repair(client, name)
+        assert result["repaired"][0]["done"][-1].startswith("removed container " + name)
+        assert shm not in mount_points(outer.pid)
+        assert shm not in mount_points(inner)
+    finally:
+        subprocess.run(["kill", str(inner)], check=False)
+        outer.kill()
+        outer.wait()
+
+
+def test_locked_copy_in_another_user_namespace_is_not_taken_for_unmounted(
+    client, prefix, namespaced
+):
+    name = prefix + "-locked"
+    victim, pinned = make_stuck_with_holder(client, name, namespaced)
+    locked, locked_ns = victim
+    (report,) = diagnose(client, name)[0]
+    (holder,) = report["holders"]
+    assert holder["pid"] == locked.pid
+    assert holder["foreign_userns"] is True
+    assert "stop pid %d (sleep 1000)" % locked.pid in report["next_step"]
+    with pytest.raises(UnsafeRepair, match=r"stop pid %d \(sleep 1000\)" % locked.pid):
+        repair(client, name)
+
+    shm = holder["mounts"][0]["mount_point"]
+    # The kernel answers EINVAL for a locked mount: the repair must not call that "not mounted".
+    with pytest.raises(RepairError, match=r"still mounted.*pid %d.*stop that process" % locked.pid):
+        umount_in_namespace(locked.pid, shm, namespace=locked_ns)
+    assert shm in mount_points(locked.pid)
+    # A pid that is no longer in the planned namespace (reused) is never acted on.
+    assert umount_in_namespace(locked.pid, shm, namespace="mnt:[1]") is False
+    assert shm in mount_points(locked.pid)
+
+    # Listing mode of repair.yml lists it with the reason instead of failing on UnsafeRepair.
+    rc, results = playbook("repair.yml")
+    assert rc != 0
+    message = results[-1]["msg"]
+    assert name in message
+    assert "-e container=NAME, or all of them with -e repair_all=true" in message
+    assert "stop pid %d (sleep 1000)" % locked.pid in message
+
+    locked.kill()
+    locked.wait()
+    result = repair(client, name)
+    assert result["repaired"][0]["done"] == [
+        "cleared the i attribute of %s" % pinned,
+        "removed container %s (%s), volumes kept" % (name, report["id"][:12]),
+    ]
+
+
+def make_stuck_with_holder(client, name, namespaced):
+    """A stuck container whose shm copy is held in a namespace of another user namespace."""
+    held = run_container(client, name, ipc_mode="shareable")
+    holder = namespaced("private", userns=True)
+    upper = client.api.inspect_container(held.id)["GraphDriver"]["Data"]["UpperDir"]
+    pinned = os.path.join(upper, "pinned")
+    with open(pinned, "w") as handle:
+        handle.write("x")
+    subprocess.run(["chattr", "+i", pinned], check=True)
+    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
+        client.api.remove_container(held.id, force=True)
+    return holder, pinned
+
+
+def test_a_failed_step_reports_what_was_already_done(client, prefix):
+    first, first_pin = make_stuck(client, prefix + "-first")
+    second, second_pin = make_stuck(client, prefix + "-second")
+    # A second pinned file the doctor does not look at (under the layer's merged directory,
+    # which the walk never enters): Docker still refuses after the first one is cleared.
+    layer = os.path.dirname(
+        client.api.inspect_container(second.id)["GraphDriver"]["Data"]["UpperDir"]
+    )
+    os.makedirs(os.path.join(layer, "merged"), exist_ok=True)
+    hidden = os.path.join(layer, "merged", "hidden")
+    with open(hidden, "w") as handle:
+        handle.write("x")
+    subprocess.run(["chattr", "+i", hidden], check=True)
+    try:
+        plans = []
+        for victim in (first, second):
+            (report,), scan, (container,) = diagnose_with_containers(client, victim.name)
+            steps = plan_repair(
+                report, container, scan["data_root"], scan["host_pid"], scan["host_namespace"]
+            )
+            plans.append((report, container, steps))
+        with pytest.raises(RepairError) as caught:
+            run_plans(plans, client, scan["data_root"])
+        exc = caught.value
+        assert [r["name"] for r in exc.repaired] == [first.name]
+        assert exc.done == ["cleared the i attribute of %s" % second_pin]
+        assert "Already done for %s: cleared the i attribute" % second.name in str(exc)
+        assert "Repaired before this failure: %s." % first.name in str(exc)
+        with pytest.raises(NotFound):
+            client.api.inspect_container(first.id)
+
+        # Through the playbook: the failure still says what was done. (Docker's failed removal
+        # deleted what it could, the first pinned file included: pin a new one.)
+        os.makedirs(os.path.dirname(second_pin), exist_ok=True)
+        with open(second_pin, "w") as handle:
+            handle.write("x")
+        subprocess.run(["chattr", "+i", second_pin], check=True)
+        rc, results = playbook("repair.yml", "-e", "container=" + second.name)
+        assert rc != 0
+        failed = results[-1]
+        assert failed["done"] == ["cleared the i attribute of %s" % second_pin]
+        assert "Already done for %s" % second.name in failed["msg"]
+    finally:
+        subprocess.run(["chattr", "-i", hidden], check=False)
+
+
+def test_reference_namespace_is_dockerds_even_with_a_stale_pid_file(client, tmp_path):
+    pid, ns = host_namespace()
+    with open("/proc/%d/comm" % pid) as handle:
+        assert handle.read().strip() == "dockerd"
+    stale = tmp_path / "docker.pid"
+    sleeper = subprocess.Popen(["unshare", "-m", "sleep", "1000"])
+    try:
+        stale.write_text("%d\n" % sleeper.pid)
+        assert host_namespace(pid_file=str(stale)) == (pid, ns)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_running_containers_layers_are_walked_only_when_named(client, prefix):
+    name = prefix + "-busy"
+    busy = run_container(client, name)
+    upper = client.api.inspect_container(busy.id)["GraphDriver"]["Data"]["UpperDir"]
+    pinned = os.path.join(upper, "pinned")
+    with open(pinned, "w") as handle:
+        handle.write("x")
+    subprocess.run(["chattr", "+i", pinned], check=True)
+    reports, scan = diagnose(client)
+    (report,) = [r for r in reports if r["id"] == busy.id]
+    assert report["pinned_files"] == []
+    assert scan["layers_walked"] < scan["containers"]
+    (named,) = diagnose(client, name)[0]
+    assert named["pinned_files"] == [{"path": pinned, "attributes": "i"}]
