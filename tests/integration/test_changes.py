@@ -91,3 +91,19 @@ def test_restart_user_refuses_a_user_without_a_container(deployed, docker_client
     assert "carol: has no container yet; add new users with site.yml" in output
     assert not docker_client.containers.list(all=True, filters={"name": "workbench-carol"})
     assert ids(docker_client, inventory_users()) == before
+
+
+def test_a_lost_ledger_is_rebuilt_from_the_containers_labels(deployed, docker_client):
+    with open(LEDGER) as handle:
+        assigned = yaml.safe_load(handle)["assigned"]
+    before = ids(docker_client, inventory_users())
+    os.rename(LEDGER, LEDGER + ".lost")
+    try:
+        _, output, _ = run_playbook("site.yml")
+        with open(LEDGER) as handle:
+            assert yaml.safe_load(handle)["assigned"] == assigned
+        assert "recover %d for alice from its container label" % assigned["alice"] in output
+        assert ids(docker_client, inventory_users()) == before
+    finally:
+        if os.path.exists(LEDGER + ".lost"):
+            os.replace(LEDGER + ".lost", LEDGER)
