@@ -34,3 +34,13 @@ def test_container_survived_the_direct_restart(host):
     assert after[0] == before[0]
     assert after[1] != before[1]
     assert after[2] == "true"
+
+
+def test_live_restore_turned_on_by_reload_before_the_restart(host):
+    """An existing dockerd with live-restore off: the converge kept the container running."""
+    record = json.loads(host.file("/var/lib/lstest-live-restore.json").content_string)
+    before, after = record["before"], record["after"]
+    assert before[2] == "false"
+    assert after[0] == before[0]  # same container id and StartedAt
+    assert after[1] != before[1]  # dockerd was restarted (log-opts changed)
+    assert after[2] == "true" and after[3] == "true"
