@@ -27,6 +27,15 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _check_keys(where, entry, allowed, errors):
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        errors.append(
+            "%s: unknown key(s) %s; allowed: %s"
+            % (where, ", ".join(map(str, unknown)), ", ".join(sorted(allowed)))
+        )
+
+
 def _check_id(where, what, value, errors):
     if not _is_int(value):
         errors.append("%s: %s must be an integer, got %r" % (where, what, value))
@@ -143,12 +152,7 @@ def validate_services(services, url_prefix="/user"):
             errors.append("%s: name must be a non-empty string (shown on the entry page)" % where)
         else:
             where = "%s '%s'" % (where, name)
-        unknown = sorted(set(service) - SERVICE_KEYS)
-        if unknown:
-            errors.append(
-                "%s: unknown key(s) %s; allowed: %s"
-                % (where, ", ".join(unknown), ", ".join(sorted(SERVICE_KEYS)))
-            )
+        _check_keys(where, service, SERVICE_KEYS, errors)
         path = service.get("path")
         if not isinstance(path, str) or not SERVICE_PATH_RE.match(path):
             errors.append(
@@ -215,12 +219,7 @@ def validate_users(users, app_name="workbench", shared_dests=None):
             errors.append("%s %r: user name %s" % (where, name, problem))
             continue
         where = "%s '%s'" % (where, name)
-        unknown = sorted(set(user) - USER_KEYS)
-        if unknown:
-            errors.append(
-                "%s: unknown key(s) %s; allowed: %s"
-                % (where, ", ".join(unknown), ", ".join(sorted(USER_KEYS)))
-            )
+        _check_keys(where, user, USER_KEYS, errors)
         if name in names:
             errors.append("%s: name already used by lab_users[%d]" % (where, names[name]))
             continue

@@ -39,6 +39,13 @@ def run_playbook(*args, check=True):
     return proc.returncode, output, recap
 
 
+def extra_vars_file(tmp_path, **variables):
+    """Write variables to a file and return the `-e @file` argument that overrides them."""
+    path = tmp_path / ("extra-%s.yml" % "-".join(sorted(variables)))
+    path.write_text(yaml.safe_dump(variables))
+    return "@%s" % path
+
+
 def portal_up():
     try:
         with urllib.request.urlopen(PORTAL + "/healthz", timeout=5) as response:

@@ -8,7 +8,7 @@ import pytest
 import requests
 import yaml
 from ansible.module_utils.labstack_names import container_name
-from labstack_e2e import PORTAL, ROOT, inventory_users, run_playbook
+from labstack_e2e import PORTAL, ROOT, extra_vars_file, inventory_users, run_playbook
 
 DATA = "/srv/labstack-test-data/alice-project"
 LEDGER = os.path.join(ROOT, "inventory/local/port-ledger-localhost.yml")
@@ -21,9 +21,7 @@ def ids(client, users):
 
 
 def override(tmp_path, users):
-    path = tmp_path / "users.yml"
-    path.write_text(yaml.safe_dump({"lab_users": users}))
-    return "@%s" % path
+    return extra_vars_file(tmp_path, lab_users=users)
 
 
 @pytest.fixture

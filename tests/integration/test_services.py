@@ -2,8 +2,7 @@
 
 import pytest
 import requests
-import yaml
-from labstack_e2e import PORTAL, managed_containers, run_playbook
+from labstack_e2e import PORTAL, extra_vars_file, managed_containers, run_playbook
 
 NGINX_CONF = "/etc/labstack/portal/nginx.conf"
 NOTES = "lstest-notes"
@@ -34,9 +33,7 @@ def notes_service(docker_client):
 
 
 def services_file(tmp_path, services):
-    path = tmp_path / "services.yml"
-    path.write_text(yaml.safe_dump({"lab_services": services}))
-    return "@%s" % path
+    return extra_vars_file(tmp_path, lab_services=services)
 
 
 @pytest.fixture
