@@ -328,7 +328,12 @@ def find_strays(containers, host_table, data_root=None):
             if container.get("state") in LIVE_STATES:
                 continue
             result.setdefault(container["id"], []).append(
-                {"mount_point": entry["mount_point"], "fstype": entry["fstype"], "matched_by": how}
+                {
+                    "mount_point": entry["mount_point"],
+                    "mount_id": entry.get("mount_id"),
+                    "fstype": entry["fstype"],
+                    "matched_by": how,
+                }
             )
     for mounts in result.values():
         mounts.sort(key=lambda m: m["mount_point"])

@@ -217,6 +217,7 @@ def test_host_namespace_mounts_are_strays_only_for_stopped_containers():
         DECOY: [
             {
                 "mount_point": "/var/lib/docker/overlay2/bbbb2222/merged",
+                "mount_id": 500,
                 "fstype": "overlay",
                 "matched_by": "mount point",
             }
