@@ -67,10 +67,10 @@ def test_may_detach_mounts_decided_by_the_proc_file(host):
     assert not host.file("/etc/sysctl.d/90-labstack-docker.conf").exists
 
 
-def test_previous_daemon_json_kept_for_rollback(host):
-    previous = host.file("/etc/docker/daemon.json.labstack-previous")
-    assert previous.exists
-    json.loads(previous.content_string)
+def test_no_stale_previous_daemon_json_after_a_good_restart(host):
+    """The kept file is only for the rollback of the run that wrote it: a later failed restart
+    (e.g. for a drop-in) must never put a months-old daemon.json back."""
+    assert not host.file("/etc/docker/daemon.json.labstack-previous").exists
 
 
 @pytest.fixture
