@@ -6,8 +6,6 @@ real-host side of each runs in roles/docker_engine/molecule/default.
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from ansible.module_utils.labstack_engine import (
@@ -40,6 +38,7 @@ from ansible.module_utils.labstack_engine import (
     strip_mountflags_slave,
     validate_daemon_config,
 )
+from module_runner import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULTS = {
@@ -382,37 +381,9 @@ def test_case1_may_detach_mounts_plan(exists, current, writable, expected):
     assert bool(plan["warning"]) is warns
 
 
-def run_module(tmp_path, name, params, check=False):
-    """Run one of the role's modules as Ansible would: a subprocess reading its args file."""
-    args = {"ANSIBLE_MODULE_ARGS": dict(params, _ansible_check_mode=check, _ansible_diff=True)}
-    args_file = tmp_path / ("args-%s.json" % name)
-    args_file.write_text(json.dumps(args))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run(
-        [sys.executable, "-c", MODULE_RUNNER, name, str(args_file)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    return json.loads(out.stdout)
-
-
 def run_sysctl_module(tmp_path, proc_sys, check=False):
     params = {"name": "fs.may_detach_mounts", "value": "1", "proc_sys": str(proc_sys)}
     return run_module(tmp_path, "lab_optional_sysctl", params, check)
-
-
-# Runs a module in-process with the repo's module_utils importable, like tests/conftest.py.
-MODULE_RUNNER = """
-import os, runpy, sys
-import ansible.module_utils
-root = %r
-ansible.module_utils.__path__.append(os.path.join(root, "plugins", "module_utils"))
-name, args = sys.argv[1], sys.argv[2]
-sys.argv = [name, args]
-runpy.run_path(os.path.join(root, "plugins", "modules", name + ".py"), run_name="__main__")
-""" % (ROOT,)
 
 
 @pytest.fixture
