@@ -6,6 +6,7 @@ import re
 import subprocess
 import urllib.request
 
+import docker
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,6 +45,24 @@ def extra_vars_file(tmp_path, **variables):
     path = tmp_path / ("extra-%s.yml" % "-".join(sorted(variables)))
     path.write_text(yaml.safe_dump(variables))
     return "@%s" % path
+
+
+def pin_in_layer(client, container_id):
+    """cases/stuck-container.md: an immutable file in the container's upper dir, then a removal
+    that fails with "operation not permitted" and leaves it "Removal In Progress". Returns the
+    pinned file's path."""
+    upper = client.api.inspect_container(container_id)["GraphDriver"]["Data"]["UpperDir"]
+    pinned = os.path.join(upper, "pinned")
+    with open(pinned, "w") as handle:
+        handle.write("x")
+    subprocess.run(["chattr", "+i", pinned], check=True)
+    try:
+        client.api.remove_container(container_id, force=True)
+    except docker.errors.APIError as exc:
+        assert "operation not permitted" in str(exc), exc
+    else:
+        raise AssertionError("the pinned container %s was removed" % container_id)
+    return pinned
 
 
 def portal_up():

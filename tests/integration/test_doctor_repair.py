@@ -28,6 +28,7 @@ from ansible.module_utils.labstack_repair import (
     run_plans,
     umount_in_namespace,
 )
+from labstack_e2e import pin_in_layer
 
 docker = pytest.importorskip("docker")
 NotFound = docker.errors.NotFound
@@ -97,14 +98,7 @@ def playbook(name, *args, check=False):
 def make_stuck(client, name, **kwargs):
     """The reproduction from cases/stuck-container.md: an immutable file in the upper dir."""
     victim = run_container(client, name, **kwargs)
-    upper = client.api.inspect_container(victim.id)["GraphDriver"]["Data"]["UpperDir"]
-    pinned = os.path.join(upper, "pinned")
-    with open(pinned, "w") as handle:
-        handle.write("x")
-    subprocess.run(["chattr", "+i", pinned], check=True)
-    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
-        client.api.remove_container(victim.id, force=True)
-    return victim, pinned
+    return victim, pin_in_layer(client, victim.id)
 
 
 def test_pinned_container_is_diagnosed_and_repaired_through_the_playbooks(client, prefix, tmp_path):
@@ -311,13 +305,7 @@ def test_deploy_repairs_and_recreates_only_the_stuck_user_container(client, app,
     ann, ben = first["containers"]["ann"], first["containers"]["ben"]
     assert ann["name"] == app + "-ann"
 
-    upper = client.api.inspect_container(ann["id"])["GraphDriver"]["Data"]["UpperDir"]
-    pinned = os.path.join(upper, "pinned")
-    with open(pinned, "w") as handle:
-        handle.write("x")
-    subprocess.run(["chattr", "+i", pinned], check=True)
-    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
-        client.api.remove_container(ann["id"], force=True)
+    pinned = pin_in_layer(client, ann["id"])
 
     second = reconcile(app, users, ports, tmp_path)
     assert second.get("failed") is not True, second.get("msg")
@@ -501,14 +489,7 @@ def make_stuck_with_holder(client, name, namespaced):
     """A stuck container whose shm copy is held in a namespace of another user namespace."""
     held = run_container(client, name, ipc_mode="shareable")
     holder = namespaced("private", userns=True)
-    upper = client.api.inspect_container(held.id)["GraphDriver"]["Data"]["UpperDir"]
-    pinned = os.path.join(upper, "pinned")
-    with open(pinned, "w") as handle:
-        handle.write("x")
-    subprocess.run(["chattr", "+i", pinned], check=True)
-    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
-        client.api.remove_container(held.id, force=True)
-    return holder, pinned
+    return holder, pin_in_layer(client, held.id)
 
 
 def test_a_failed_step_reports_what_was_already_done(client, prefix):

@@ -3,10 +3,9 @@
 import os
 import subprocess
 
-import docker
 import pytest
 import requests
-from labstack_e2e import PORTAL, managed_containers, portal_up, run_playbook
+from labstack_e2e import PORTAL, managed_containers, pin_in_layer, portal_up, run_playbook
 
 PORTAL_NAME = "labstack-portal"
 
@@ -15,13 +14,7 @@ PORTAL_NAME = "labstack-portal"
 def stuck_portal(deployed, docker_client):
     """The reproduction from cases/stuck-container.md, on the portal itself."""
     portal = docker_client.containers.get(PORTAL_NAME)
-    upper = portal.attrs["GraphDriver"]["Data"]["UpperDir"]
-    pinned = os.path.join(upper, "pinned")
-    with open(pinned, "w") as handle:
-        handle.write("x")
-    subprocess.run(["chattr", "+i", pinned], check=True)
-    with pytest.raises(docker.errors.APIError, match="operation not permitted"):
-        docker_client.api.remove_container(portal.id, force=True)
+    pinned = pin_in_layer(docker_client, portal.id)
     yield portal, pinned
     if os.path.exists(pinned):  # the test failed half-way: never leave a stuck portal behind
         subprocess.run(["chattr", "-i", pinned], check=False)
