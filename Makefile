@@ -28,6 +28,11 @@ $(STAMPS)/host-deps: scripts/install-host-deps.sh
 	bash scripts/install-host-deps.sh
 	@touch $@
 
+$(STAMPS)/test-host-deps: scripts/install-host-deps.sh
+	@mkdir -p $(STAMPS)
+	bash scripts/install-host-deps.sh --tests
+	@touch $@
+
 # The stamp lives inside the venv: deleting or recreating .venv also forgets it.
 $(VENV)/.labstack-installed: requirements.txt $(STAMPS)/host-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,10 +56,10 @@ lint: setup  ## ansible-lint (production profile) and ruff
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
 
-unit: setup  ## Pure-Python tests of the plugins (no Docker needed)
+unit: setup $(STAMPS)/test-host-deps  ## Pure-Python tests of the plugins (no Docker needed)
 	$(BIN)/pytest -q tests/unit
 
-integration: site  ## End-to-end tests on the real engine, after the main job ran
+integration: site $(STAMPS)/test-host-deps  ## End-to-end tests on the real engine, after the main job ran
 	$(BIN)/pytest -q tests/integration
 
 # molecule runs ansible-config and ansible-playbook from PATH: put the venv's first.

@@ -456,9 +456,15 @@ def release_advice(holder):
     restarted: then the process itself has to stop.
     """
     stop = "stop pid %s (%s)" % (holder["pid"], holder["command"])
+    if holder.get("owner_container_name"):
+        return "docker restart %s" % holder["owner_container_name"]
     if holder.get("owner_container_id"):
-        return "docker restart %s" % (
-            holder.get("owner_container_name") or holder["owner_container_id"][:12]
+        # Its cgroup names a container this engine does not know: the server itself runs in a
+        # container or LXC, or the holder belongs to another engine. `docker restart` would
+        # answer "No such container".
+        return "%s; it runs in container %s, which this Docker engine does not know" % (
+            stop,
+            holder["owner_container_id"][:12],
         )
     unit = holder.get("unit")
     if not unit or not unit.endswith(".service") or unit in NEVER_RESTART:

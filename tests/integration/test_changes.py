@@ -61,33 +61,37 @@ def test_a_new_data_mount_recreates_only_that_user_and_a_missing_source_loses_no
     assert requests.get(PORTAL + "/user/alice/api", timeout=60).status_code == 200
 
 
+# A user the tests add and never deploy: not a name an admin would put in the demo inventory.
+PENDING = {"name": "lstest-pending", "uid": 2999}
+
+
 def test_restart_user_ignores_other_pending_inventory_edits(deployed, docker_client, tmp_path):
-    users = copy.deepcopy(inventory_users()) + [{"name": "carol", "uid": 2099}]
+    users = copy.deepcopy(inventory_users()) + [PENDING]
     with open(LEDGER) as handle:
         ledger_before = handle.read()
     before = ids(docker_client, inventory_users())
     run_playbook("playbooks/restart-user.yml", "-e", "user=alice", "-e", override(tmp_path, users))
-    assert not docker_client.containers.list(all=True, filters={"name": "workbench-carol"})
-    assert not os.path.exists("/srv/labstack/home/carol")
+    assert not docker_client.containers.list(all=True, filters={"name": "workbench-lstest-pending"})
+    assert not os.path.exists("/srv/labstack/home/lstest-pending")
     assert ids(docker_client, inventory_users()) == before
     with open(LEDGER) as handle:
         assert handle.read() == ledger_before
 
 
 def test_restart_user_refuses_a_user_without_a_container(deployed, docker_client, tmp_path):
-    users = copy.deepcopy(inventory_users()) + [{"name": "carol", "uid": 2099}]
+    users = copy.deepcopy(inventory_users()) + [PENDING]
     before = ids(docker_client, inventory_users())
     rc, output, _ = run_playbook(
         "playbooks/restart-user.yml",
         "-e",
-        "user=carol",
+        "user=lstest-pending",
         "-e",
         override(tmp_path, users),
         check=False,
     )
     assert rc != 0
-    assert "carol: has no container yet; add new users with site.yml" in output
-    assert not docker_client.containers.list(all=True, filters={"name": "workbench-carol"})
+    assert "lstest-pending: has no container yet; add new users with site.yml" in output
+    assert not docker_client.containers.list(all=True, filters={"name": "workbench-lstest-pending"})
     assert ids(docker_client, inventory_users()) == before
 
 

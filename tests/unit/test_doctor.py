@@ -502,8 +502,15 @@ def test_holder_in_another_user_namespace_is_unsafe_with_stop_advice():
         # A unit seen inside the container's scope was already dropped by unit_from_cgroup; an
         # owner container wins over any unit.
         (
+            {"owner_container_id": MONITOR, "owner_container_name": "monitor", "unit": "x.service"},
+            "docker restart monitor",
+        ),
+        # A container id from the cgroup that this engine does not list (the server is itself a
+        # container, or another engine's): `docker restart` would fail, so the pid must stop.
+        (
             {"owner_container_id": MONITOR, "owner_container_name": None, "unit": "nginx.service"},
-            "docker restart " + MONITOR[:12],
+            "stop pid 42 (sleep 1000); it runs in container %s, which this Docker engine does "
+            "not know" % MONITOR[:12],
         ),
         ({"unit": "ntpd.service"}, "systemctl restart ntpd.service"),
         ({"unit": "session-3.scope"}, "stop pid 42 (sleep 1000)"),
