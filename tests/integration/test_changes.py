@@ -49,7 +49,8 @@ def test_a_new_data_mount_recreates_only_that_user_and_a_missing_source_loses_no
     os.makedirs(DATA)
     with open(os.path.join(DATA, "readme.txt"), "w") as handle:
         handle.write("shared data\n")
-    run_playbook("site.yml", "-e", extra)
+    _, output, _ = run_playbook("site.yml", "-e", extra)
+    assert "alice: recreate workbench-alice (spec changed" in output  # the run says what it did
     after = ids(docker_client, users)
     assert after["alice"] != before["alice"]
     assert {k: v for k, v in after.items() if k != "alice"} == {
