@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup site test lint unit integration molecule bench doctor repair clean
+.PHONY: help setup check-inventory site test lint unit integration molecule bench doctor repair clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-12s %s\n", $$1, $$2 }'
@@ -42,13 +42,18 @@ $(VENV)/.labstack-installed: requirements.txt $(STAMPS)/host-deps
 
 setup: $(VENV)/.labstack-installed  ## Install host packages and the Python venv (Ansible, Docker SDK, test tools)
 
-site: setup  ## Build or converge the lab described by $(INVENTORY) (default: this machine)
+# Ansible's own YAML error names no file; yamllint with no style rules reports syntax only.
+check-inventory: setup  ## Check the inventory's YAML syntax, naming file, line and column
+	@$(BIN)/yamllint -d '{rules: {}}' -f parsable $(INVENTORY) || { \
+	  echo "labstack: the YAML above in $(INVENTORY) does not parse; fix it and rerun." >&2; exit 1; }
+
+site: check-inventory  ## Build or converge the lab described by $(INVENTORY) (default: this machine)
 	$(PLAYBOOK) site.yml $(ARGS)
 
-doctor: setup  ## Read-only diagnosis of containers that cannot be removed
+doctor: check-inventory  ## Read-only diagnosis of containers that cannot be removed
 	$(PLAYBOOK) playbooks/doctor.yml $(ARGS)
 
-repair: setup  ## Clear stuck containers found by the doctor (the only mutating path)
+repair: check-inventory  ## Clear stuck containers found by the doctor (the only mutating path)
 	$(PLAYBOOK) playbooks/repair.yml $(ARGS)
 
 lint: setup  ## ansible-lint (production profile) and ruff

@@ -77,3 +77,22 @@ def test_the_example_never_becomes_root_on_the_controller():
     assert '"ansible_become": true' in facts["labsrv1.example.org"]
     assert '"ansible_become": true' in facts["labsrv2.example.org"]
     assert '"ansible_become": true' not in facts["localhost"]
+
+
+def test_a_yaml_syntax_error_is_named_with_its_file_and_line(tmp_path):
+    # Ansible 2.19 says only "YAML parsing failed"; `make site` checks the syntax first.
+    copy = tmp_path / "inv"
+    shutil.copytree(os.path.join(ROOT, "inventory/local"), copy)
+    users = copy / "group_vars" / "all" / "users.yml"
+    users.write_text("lab_users:\n  - name: alice\n    uid: 2001\n     gid: 5\n")
+    proc = subprocess.run(
+        ["make", "-s", "check-inventory", "INVENTORY=%s" % copy],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "%s:4:9: [error] syntax error" % users in proc.stdout
+    assert "does not parse; fix it and rerun" in proc.stderr
