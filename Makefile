@@ -18,10 +18,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help setup check-inventory site test lint unit integration molecule bench doctor repair clean
+.PHONY: help setup check-inventory site restart-user test lint unit integration molecule bench doctor repair clean
 
 help:  ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-12s %s\n", $$1, $$2 }'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-16s %s\n", $$1, $$2 }'
 
 $(STAMPS)/host-deps: scripts/install-host-deps.sh
 	@mkdir -p $(STAMPS)
@@ -49,6 +49,10 @@ check-inventory: setup  ## Check the inventory's YAML syntax, naming file, line 
 
 site: check-inventory  ## Build or converge the lab described by $(INVENTORY) (default: this machine)
 	$(PLAYBOOK) site.yml $(ARGS)
+
+restart-user: check-inventory  ## Restart one user's container and nobody else's: make restart-user user=NAME
+	@test -n "$(user)" || { echo "labstack: name the user: make restart-user user=NAME" >&2; exit 2; }
+	$(PLAYBOOK) playbooks/restart-user.yml -e user=$(user) $(ARGS)
 
 doctor: check-inventory  ## Read-only diagnosis of containers that cannot be removed
 	$(PLAYBOOK) playbooks/doctor.yml $(ARGS)
