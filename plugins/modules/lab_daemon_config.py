@@ -11,7 +11,7 @@ description:
     C(-H fd://), which make dockerd refuse to start).
   - On a problem it fails naming the key, and leaves the file on disk (and so the running
     daemon) exactly as it was.
-  - Compares by content, not by formatting: an equal configuration is no change (no restart).
+  - Compares by content, not by formatting; an equal configuration is no change (no restart).
   - When it replaces the file it keeps the previous one as I(backup_path), so a daemon that
     does not come back can be rolled back. When there was no file before, a stale
     I(backup_path) from an earlier run is removed, so a rollback can never restore it.

@@ -7,7 +7,7 @@ module: lab_host_facts
 short_description: Read the listening ports and labstack containers of a lab host
 description:
   - Returns the TCP ports listening on the host (from /proc/net/tcp and tcp6), the host ports
-    every container publishes (running, stopped or created: a stopped container claims its
+    every container publishes (running, stopped or created; a stopped container claims its
     ports again when it starts) and, for every container labelled C(labstack.managed=true), its
     user, app, port and state. Read-only.
   - The ports feed M(lab_ports); the container labels rebuild a lost port ledger.

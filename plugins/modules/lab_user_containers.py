@@ -12,7 +12,7 @@ description:
   - Creates each user's host home directory owned by the user's uid:gid when it is missing.
     Never deletes a home directory, a volume or any host data; a container whose user left
     the inventory is removed, its home directory kept.
-  - One Docker SDK session for all users: a rerun costs one list call, not one task per user.
+  - One Docker SDK session for all users; a rerun costs one list call, not one task per user.
   - A recreate creates the new container under a temporary name first, so a change Docker
     refuses leaves the old container running. A user whose home directory belongs to another
     uid, or whose mount source is missing, is left as they are and reported; every other user
