@@ -794,13 +794,23 @@ def storage_change_problems(current, wanted, allow_migration, resolve=None):
 # --- the report ------------------------------------------------------------------------------
 
 
-def build_report(info, mount_flags, same_mount_ns, sysctl_state, manager):
-    """A short summary for the admin and the later layers, from ``docker info`` and our checks."""
+def build_report(info, mount_flags, same_mount_ns, sysctl_state, manager, *, data_root_kind=None):
+    """A short summary for the admin and the later layers, from ``docker info`` and our checks.
+
+    data_root_kind: the propagation of the mount holding data-root in dockerd's namespace
+    (shared, slave, private, unbindable), when it could be read."""
     info = info or {}
     if mount_flags == "slave":
         propagation = "slave"
     elif same_mount_ns is False:
         propagation = "private namespace (%s)" % (mount_flags or "unknown")
+    elif data_root_kind in ("slave", "private", "unbindable"):
+        # In the host's namespace, yet the data-root's mount does not share: typical for a
+        # server that is itself a container. Copies of container mounts then do not follow.
+        propagation = "%s (host mount namespace, but the data-root's mount is %s)" % (
+            data_root_kind,
+            data_root_kind,
+        )
     else:
         propagation = "shared (host mount namespace)"
     return {

@@ -149,6 +149,19 @@ def parse_mount_table(text):
     return mounts
 
 
+def holding_mount(table, path):
+    """The entry of a parsed mount table that holds `path`: the deepest mount point above it
+    (the last one mounted wins when several share that mount point), or None."""
+    best = None
+    path = path.rstrip("/") or "/"
+    for mount in table:
+        point = mount["mount_point"].rstrip("/") or "/"
+        inside = point in (path, "/") or path.startswith(point + "/")
+        if inside and (best is None or len(point) >= len(best["mount_point"].rstrip("/") or "/")):
+            best = mount
+    return best
+
+
 def _cgroup_rank(hierarchy, controllers):
     """Which /proc/<pid>/cgroup line names the systemd unit: name=systemd (v1), then the v2
     line ("0::"), then any v1 controller line (pids, memory, ...)."""

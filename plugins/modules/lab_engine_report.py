@@ -59,6 +59,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.labstack_engine import build_report
+from ansible.module_utils.labstack_mounts import holding_mount, parse_mount_table
 
 
 def same_mount_namespace(pidfile):
@@ -69,6 +70,18 @@ def same_mount_namespace(pidfile):
         return os.readlink("/proc/%s/ns/mnt" % pid) == os.readlink("/proc/1/ns/mnt")
     except (OSError, ValueError):
         return None
+
+
+def data_root_kind(pidfile, data_root):
+    """Propagation of the mount holding data-root, as dockerd sees it (None if unreadable)."""
+    try:
+        with open(pidfile) as handle:
+            pid = int(handle.read().strip())
+        with open("/proc/%d/mountinfo" % pid, newline="") as handle:
+            mount = holding_mount(parse_mount_table(handle.read()), data_root)
+    except (OSError, ValueError):
+        return None
+    return mount["propagation"] if mount else None
 
 
 def main():
@@ -96,6 +109,9 @@ def main():
         same_mount_namespace(params["pidfile"]),
         params["may_detach_mounts"],
         params["manager"],
+        data_root_kind=data_root_kind(
+            params["pidfile"], info.get("DockerRootDir") or "/var/lib/docker"
+        ),
     )
     module.exit_json(changed=False, report=report)
 

@@ -38,6 +38,7 @@ from ansible.module_utils.labstack_engine import (
     strip_mountflags_slave,
     validate_daemon_config,
 )
+from ansible.module_utils.labstack_mounts import holding_mount, parse_mount_table
 from module_runner import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -593,6 +594,26 @@ def test_report_summarises_docker_info():
         "service_manager": "systemd",
     }
     assert build_report({}, "slave", False, "set", "direct")["mount_propagation"] == "slave"
+    # A server that is itself a container: same namespace as PID 1, but a slave data-root mount.
+    slave = build_report(info, None, True, "absent", "direct", data_root_kind="slave")
+    assert slave["mount_propagation"] == (
+        "slave (host mount namespace, but the data-root's mount is slave)"
+    )
+    shared = build_report(info, None, True, "absent", "direct", data_root_kind="shared")
+    assert shared["mount_propagation"] == ("shared (host mount namespace)")
+
+
+def test_the_mount_holding_the_data_root_is_the_deepest_one():
+    table = parse_mount_table(
+        "1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n"
+        "2 1 8:2 / /var rw shared:2 - ext4 /dev/sda2 rw\n"
+        "3 2 8:3 / /var/lib/docker rw master:7 - ext4 /dev/sda3 rw\n"
+        "4 1 8:4 / /var/lib/dockerish rw - ext4 /dev/sda4 rw\n"
+    )
+    assert holding_mount(table, "/var/lib/docker")["mount_id"] == 3
+    assert holding_mount(table, "/var/lib/docker/")["propagation"] == "slave"
+    assert holding_mount(table, "/var/lib/dock")["mount_id"] == 2
+    assert holding_mount(table, "/srv/docker")["mount_id"] == 1
 
 
 # --- lab_daemon_config: validate before replacing ---------------------------------------------
