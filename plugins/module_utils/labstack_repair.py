@@ -410,9 +410,23 @@ def repair(client, name=None, check_mode=False, proc="/proc"):
     {"changed", "repaired": [{"name", "id", "state", "plan", "done"}], "message"}.
 
     The name is resolved as Docker does (exact name, exact id, unambiguous id prefix); an
-    ambiguous prefix raises UnsafeRepair before anything is changed."""
+    ambiguous prefix raises UnsafeRepair before anything is changed, and a container reached by
+    an id prefix is repaired only if it is dead or removing."""
     targets, scan, found = _targets(client, name, proc)
     containers = {c["id"]: c for c in found}
+    # A hex name that is no longer there (repaired by the last run) would resolve to another
+    # container whose id happens to start with it: remove by id prefix only what is stuck.
+    by_prefix = [r for r in targets if name and name.lstrip("/") not in (r["name"], r["id"])]
+    if by_prefix and by_prefix[0]["state"] not in STUCK_STATES:
+        other = by_prefix[0]
+        return {
+            "changed": False,
+            "repaired": [],
+            "message": "No container named %s on this host: nothing to repair. (The id of %s "
+            "starts with %s, but it is %s, and repair acts on an id prefix only when that "
+            "container is dead or removing; to repair %s, name it: -e container=%s.)"
+            % (name, other["name"], name, other["state"], other["name"], other["name"]),
+        }
     if not targets:
         return {
             "changed": False,

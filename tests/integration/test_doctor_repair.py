@@ -358,6 +358,15 @@ def test_a_name_never_matches_another_container_by_id_prefix(client, prefix):
         # Now the prefix is nobody's name: it resolves to the one container whose id has it.
         (report,) = diagnose(client, other.id[:6])[0]
         assert report["id"] == other.id
+        # ...but the same repair run again must not remove that exited, healthy container.
+        again = repair(client, other.id[:6])
+        assert (again["changed"], again["repaired"]) == (False, [])
+        assert again["message"].startswith("No container named %s" % other.id[:6])
+        assert (
+            "repair acts on an id prefix only when that container is dead or removing"
+            in (again["message"])
+        )
+        assert client.api.inspect_container(other.id)["State"]["Status"] == "created"
     finally:
         if named is not None:
             try:
