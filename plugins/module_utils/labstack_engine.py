@@ -236,6 +236,30 @@ def daemon_config_warnings(config):
     return warnings + log_rotation_warnings(config)
 
 
+JOURNALD_SOCKET = "/run/systemd/journal/socket"
+SYSLOG_SOCKET = "/dev/log"
+
+
+def log_driver_host_problems(config, exists):
+    """A log driver this host cannot serve: dockerd starts with it, then every new container
+    fails ("failed to initialize logging driver"). `exists(path)` looks on the target."""
+    driver = config.get("log-driver")
+    opts = config.get("log-opts") or {}
+    if driver == "journald" and not exists(JOURNALD_SOCKET):
+        return [
+            "log-driver: journald is not running on this host (%s is missing): dockerd would "
+            "start, then refuse to create any container. Keep json-file or local, or run "
+            "systemd-journald first" % JOURNALD_SOCKET
+        ]
+    if driver == "syslog" and "syslog-address" not in opts and not exists(SYSLOG_SOCKET):
+        return [
+            "log-driver: syslog needs a syslog daemon at %s (missing here) or a "
+            "log-opts.syslog-address; otherwise every new container would fail to start"
+            % SYSLOG_SOCKET
+        ]
+    return []
+
+
 def validate_daemon_config(config):
     """Problems in the daemon configuration itself, one message per bad key."""
     problems = []

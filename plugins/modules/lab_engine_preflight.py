@@ -114,6 +114,7 @@ from ansible.module_utils.labstack_engine import (
     daemon_config,
     existing_drivers,
     kernel_warnings,
+    log_driver_host_problems,
     mount_of,
     parse_daemon_json,
     parse_mountinfo,
@@ -189,6 +190,7 @@ def main():
     params = module.params
     config = daemon_config(params["defaults"], params["options"])
     problems = validate_daemon_config(config)
+    problems += log_driver_host_problems(config, os.path.exists)
     warnings = []
 
     data_root = config.get("data-root") or DEFAULT_ROOT

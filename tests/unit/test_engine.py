@@ -24,6 +24,7 @@ from ansible.module_utils.labstack_engine import (
     flag_conflicts,
     kernel_version,
     kernel_warnings,
+    log_driver_host_problems,
     merge_options,
     mount_of,
     parse_daemon_json,
@@ -782,3 +783,29 @@ def test_effective_setting_source_names_the_last_file():
     assert effective_setting_source(units, "Service", "MountFlags") == ("shared", "/etc/d/50.conf")
     units.append(("/run/d/60.conf", "[Service]\nMountFlags=\n"))
     assert effective_setting_source(units, "Service", "MountFlags") == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("config", "present", "problem"),
+    [
+        ({"log-driver": "journald"}, set(), "journald is not running on this host"),
+        ({"log-driver": "journald"}, {"/run/systemd/journal/socket"}, None),
+        ({"log-driver": "syslog"}, set(), "syslog needs a syslog daemon at /dev/log"),
+        ({"log-driver": "syslog"}, {"/dev/log"}, None),
+        (
+            {"log-driver": "syslog", "log-opts": {"syslog-address": "udp://10.0.0.5:514"}},
+            set(),
+            None,
+        ),
+        ({"log-driver": "json-file"}, set(), None),
+        ({}, set(), None),
+    ],
+)
+def test_a_log_driver_the_host_cannot_serve_is_refused(config, present, problem):
+    # Found by a break-it trial: journald on a host without journald restarted dockerd fine,
+    # then every new container failed "failed to initialize logging driver".
+    problems = log_driver_host_problems(config, present.__contains__)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0]
